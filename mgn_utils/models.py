@@ -1,0 +1,273 @@
+"""Monotone gradient networks (C-MGN, M-MGN) with closed-form Jacobians.
+
+Conventions used throughout the package:
+
+* Inputs and outputs are batch-first row vectors: a map takes ``x`` of shape
+  ``(B, d)`` and returns ``(B, d)``.
+* A monotone gradient network (MGN) is a map ``T = ∇φ`` with ``φ`` convex, so its
+  Jacobian ``J_T(x) = ∇²φ(x)`` is symmetric positive semidefinite for every ``x``.
+  Both networks below add ``(VᵀV + εI) x`` so that ``J_T(x) ⪰ εI``: the map is
+  strictly monotone, hence invertible, and ``log det J_T`` is finite.
+
+The chapter "Monotone gradient networks" derives the two Jacobians used here:
+
+* C-MGN (cascaded):  ``J(x) = Wᵀ D(x) W + VᵀV + εI`` with ``D(x)`` diagonal and
+  nonnegative (sums of products of activation derivatives).
+* M-MGN (modular):   ``J(x) = VᵀV + εI + Σ_k [ s_k(z_k) W_kᵀ diag(σ_k'(z_k)) W_k
+  + (W_kᵀ σ_k(z_k)) (W_kᵀ σ_k(z_k))ᵀ ]`` with ``z_k = W_k x + b_k``, which is PSD when
+  ``s_k`` is convex and nonnegative and ``σ_k = ∇s_k``. Here ``s_k(z) = Σ_i log cosh z_i``
+  and ``σ_k = tanh``.
+
+Rank: ``Wᵀ D(x) W`` has rank at most the hidden width, so without the ``VᵀV`` term a
+network narrower than ``d`` has a singular Jacobian (``log det = -∞``) everywhere. The
+same low rank is what makes ``log det J`` cheap: when the total hidden rank ``r`` is
+below ``d`` we use the matrix-determinant lemma, ``det(A + Uᵀ C U) = det(A) det(I_r +
+C^{1/2} U A^{-1} Uᵀ C^{1/2})`` with ``A = VᵀV + εI`` (one ``d×d`` Cholesky per call, then
+one ``r×r`` Cholesky per sample) instead of a ``d×d`` factorisation per sample.
+"""
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+__all__ = ["MonotoneGradientNet", "CMGN", "MMGN", "ACTIVATIONS"]
+
+# Activation functions with their derivatives. Every derivative is >= 0, which is what
+# makes D(x) nonnegative in the C-MGN Jacobian. softplus mirrors torch's threshold of 20:
+# above it torch returns the input itself, whose derivative is exactly 1.
+ACTIVATIONS = {
+    "softplus": (F.softplus, lambda z: torch.where(z > 20, torch.ones_like(z), torch.sigmoid(z))),
+    "sigmoid": (torch.sigmoid, lambda z: torch.sigmoid(z) * (1 - torch.sigmoid(z))),
+    "tanh": (torch.tanh, lambda z: 1 - torch.tanh(z) ** 2),
+    "relu": (F.relu, lambda z: (z > 0).to(z.dtype)),
+}
+
+_SQRT_EPS = 1e-12  # keeps sqrt(c) differentiable where an activation derivative underflows to 0
+
+
+def _logcosh(z: torch.Tensor) -> torch.Tensor:
+    """Numerically stable ``log cosh z`` (elementwise, ``>= 0``)."""
+    a = z.abs()
+    return a + F.softplus(-2 * a) - math.log(2.0)
+
+
+class MonotoneGradientNet(nn.Module):
+    """Common parts of C-MGN and M-MGN: the ``(VᵀV + εI) x`` term, input checks, log-det.
+
+    Subclasses implement ``forward``, ``jacobian``, ``hidden_rank`` and ``_lowrank_gram``.
+    """
+
+    def __init__(self, dim: int, eps: float = 1e-6):
+        super().__init__()
+        if not isinstance(dim, int) or dim < 1:
+            raise ValueError(f"dim must be a positive int, got {dim!r}")
+        if eps < 0:
+            raise ValueError(f"eps must be >= 0, got {eps}")
+        self.dim = dim
+        self.eps = float(eps)
+        self.V = nn.Parameter(torch.empty(dim, dim))
+        nn.init.orthogonal_(self.V)  # VᵀV = I at init: well conditioned (see PITFALLS 3)
+
+    # -- helpers -----------------------------------------------------------------------
+    def linear_part(self) -> torch.Tensor:
+        """The constant PSD matrix ``A = VᵀV + εI`` of shape ``(d, d)``."""
+        eye = torch.eye(self.dim, dtype=self.V.dtype, device=self.V.device)
+        return self.V.T @ self.V + self.eps * eye
+
+    def _check_input(self, x: torch.Tensor) -> None:
+        if not torch.is_tensor(x):
+            raise ValueError(f"expected a torch.Tensor of shape (B, {self.dim}), got {type(x).__name__}")
+        if x.ndim != 2 or x.shape[1] != self.dim:
+            raise ValueError(f"expected x of shape (B, {self.dim}) (batch-first row vectors), got {tuple(x.shape)}")
+        if x.dtype != self.V.dtype:
+            raise ValueError(f"expected x of dtype {self.V.dtype} (the model's dtype), got {x.dtype}; "
+                             f"use x.to({self.V.dtype}) or model.to({x.dtype})")
+        # Data-dependent checks are impossible inside torch.func transforms (vmap, jacrev).
+        if not torch._C._are_functorch_transforms_active() and not bool(torch.isfinite(x).all()):
+            raise ValueError(f"x of shape {tuple(x.shape)} contains NaN or infinite values")
+
+    def _lowrank_gram(self, x: torch.Tensor, L: torch.Tensor):
+        """Return ``(G, c)`` with ``J(x) = A + Uᵀ diag(c) U`` and ``G = U A⁻¹ Uᵀ``.
+
+        ``L`` is the Cholesky factor of ``A = VᵀV + εI``. ``G`` is ``(r, r)`` when ``U`` does
+        not depend on ``x`` (C-MGN) and ``(B, r, r)`` otherwise; ``c`` is ``(B, r)``, ``>= 0``.
+        """
+        raise NotImplementedError
+
+    def hidden_rank(self) -> int:
+        """Upper bound ``r`` on ``rank(J(x) - A)``; the lemma is used when ``r < d``."""
+        raise NotImplementedError
+
+    def logdet_jacobian(self, x: torch.Tensor, method: str = "auto") -> torch.Tensor:
+        """``log det J_T(x)`` for each row of ``x``: shape ``(B, d) -> (B,)``, in closed form.
+
+        ``method``: ``"lemma"`` (matrix-determinant lemma, cost ``O(d³ + B r³)``),
+        ``"cholesky"`` (closed-form Jacobian then a ``d×d`` Cholesky per sample, cost
+        ``O(B d³)``), or ``"auto"`` (lemma when the hidden rank ``r`` is below ``d``).
+        Both are exact; ``J ⪰ εI`` guarantees the Cholesky factorisations exist.
+        """
+        self._check_input(x)
+        if method == "auto":
+            method = "lemma" if self.hidden_rank() < self.dim else "cholesky"
+        if method == "cholesky":
+            chol = torch.linalg.cholesky(self.jacobian(x))
+            return 2 * torch.log(torch.diagonal(chol, dim1=-2, dim2=-1)).sum(-1)
+        if method != "lemma":
+            raise ValueError(f"method must be 'auto', 'lemma' or 'cholesky', got {method!r}")
+        L = torch.linalg.cholesky(self.linear_part())
+        logdet_a = 2 * torch.log(torch.diagonal(L)).sum()
+        G, c = self._lowrank_gram(x, L)
+        sc = torch.sqrt(c + _SQRT_EPS)  # (B, r)
+        K = sc.unsqueeze(-1) * G * sc.unsqueeze(-2)
+        K = K + torch.eye(K.shape[-1], dtype=K.dtype, device=K.device)
+        chol = torch.linalg.cholesky(K)
+        return logdet_a + 2 * torch.log(torch.diagonal(chol, dim1=-2, dim2=-1)).sum(-1)
+
+
+class CMGN(MonotoneGradientNet):
+    r"""Cascaded monotone gradient network (Chaudhari, Pranav & Moura, 2023).
+
+    With one shared weight ``W`` of shape ``(hidden, dim)``::
+
+        z_0 = W x + b_0
+        z_l = W x + σ(z_{l-1}) + b_l            l = 1, ..., L-1
+        T(x) = Wᵀ σ(z_{L-1}) + (VᵀV + εI) x + b_L
+
+    Jacobian (derived in chapter 2): ``J(x) = Wᵀ D(x) W + VᵀV + εI`` where ``D(x)`` is
+    diagonal with ``D = σ'(z_{L-1}) Q_{L-1}``, ``Q_0 = 1``, ``Q_l = 1 + σ'(z_{l-1}) Q_{l-1}``
+    (elementwise). ``σ' >= 0`` makes ``D >= 0``, so ``J`` is symmetric PSD (``⪰ εI``) and
+    ``T`` is the gradient of a convex function. ``rank(Wᵀ D W) <= hidden``.
+
+    Args:
+        dim: input and output dimension ``d``.
+        hidden: width ``h`` of ``W``.
+        layers: number ``L >= 1`` of hidden states ``z_0, ..., z_{L-1}``.
+        activation: one of ``"softplus"``, ``"sigmoid"``, ``"tanh"``, ``"relu"``.
+        eps: the ``ε`` of ``εI`` (strict monotonicity; kept tiny).
+        w_scale: ``W`` is drawn from ``N(0, (w_scale/√h)²)`` so the map starts near the
+            identity (see PITFALLS 4); ``V`` starts orthogonal so ``VᵀV = I``.
+    """
+
+    def __init__(self, dim: int, hidden: int, layers: int = 3, activation: str = "softplus",
+                 eps: float = 1e-6, w_scale: float = 0.3):
+        super().__init__(dim, eps)
+        if hidden < 1 or layers < 1:
+            raise ValueError(f"hidden and layers must be >= 1, got hidden={hidden}, layers={layers}")
+        if activation not in ACTIVATIONS:
+            raise ValueError(f"activation must be one of {sorted(ACTIVATIONS)}, got {activation!r}")
+        self.hidden, self.layers, self.activation = hidden, layers, activation
+        self.W = nn.Parameter(torch.randn(hidden, dim) * (w_scale / math.sqrt(hidden)))
+        self.b = nn.Parameter(torch.zeros(layers, hidden))
+        self.b_out = nn.Parameter(torch.zeros(dim))
+
+    def _hidden(self, x):
+        """Return the list of pre-activations ``[z_0, ..., z_{L-1}]``, each ``(B, h)``."""
+        act = ACTIVATIONS[self.activation][0]
+        wx = x @ self.W.T
+        zs = [wx + self.b[0]]
+        for l in range(1, self.layers):
+            zs.append(wx + act(zs[-1]) + self.b[l])
+        return zs
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """``T(x)``: ``(B, d) -> (B, d)``."""
+        self._check_input(x)
+        act = ACTIVATIONS[self.activation][0]
+        z_last = self._hidden(x)[-1]
+        return act(z_last) @ self.W + x @ self.linear_part() + self.b_out
+
+    def diag_D(self, x: torch.Tensor) -> torch.Tensor:
+        """The nonnegative diagonal ``D(x)`` of the Jacobian, shape ``(B, h)``."""
+        dact = ACTIVATIONS[self.activation][1]
+        q = torch.ones(x.shape[0], self.hidden, dtype=x.dtype, device=x.device)
+        zs = self._hidden(x)
+        for z in zs[:-1]:
+            q = 1 + dact(z) * q
+        return dact(zs[-1]) * q
+
+    def jacobian(self, x: torch.Tensor) -> torch.Tensor:
+        """Closed-form ``J(x) = Wᵀ D(x) W + VᵀV + εI``: ``(B, d) -> (B, d, d)``, symmetric."""
+        self._check_input(x)
+        D = self.diag_D(x)
+        return torch.einsum("hi,bh,hj->bij", self.W, D, self.W) + self.linear_part()
+
+    def hidden_rank(self) -> int:
+        return self.hidden
+
+    def _lowrank_gram(self, x, L):
+        M = torch.linalg.solve_triangular(L, self.W.T, upper=False)  # L⁻¹Wᵀ, (d, h)
+        return M.T @ M, self.diag_D(x)
+
+
+class MMGN(MonotoneGradientNet):
+    r"""Modular monotone gradient network (Chaudhari, Pranav & Moura, 2023).
+
+    ``K = modules`` modules, each with ``W_k`` of shape ``(hidden, dim)``::
+
+        z_k = W_k x + b_k
+        T(x) = a + (VᵀV + εI) x + Σ_k s_k(z_k) W_kᵀ σ_k(z_k)
+
+    with ``s_k(z) = Σ_i log cosh z_i`` (convex, nonnegative) and ``σ_k = tanh = ∇s_k``.
+    Each module is the gradient of ``½ s_k(W_k x + b_k)²``, a convex function because it is
+    the square of a convex nonnegative function: that, not "σ_k and s_k non-decreasing", is
+    the condition that makes the Jacobian PSD. Jacobian:
+    ``VᵀV + εI + Σ_k [s_k W_kᵀ diag(σ_k') W_k + (W_kᵀσ_k)(W_kᵀσ_k)ᵀ]``; its low-rank part
+    has rank at most ``K (hidden + 1)``.
+    """
+
+    def __init__(self, dim: int, hidden: int, modules: int = 4, eps: float = 1e-6, w_scale: float = 0.3):
+        super().__init__(dim, eps)
+        if hidden < 1 or modules < 1:
+            raise ValueError(f"hidden and modules must be >= 1, got hidden={hidden}, modules={modules}")
+        self.hidden, self.modules_count = hidden, modules
+        self.W = nn.Parameter(torch.randn(modules, hidden, dim) * (w_scale / math.sqrt(hidden)))
+        self.b = nn.Parameter(torch.zeros(modules, hidden))
+        self.a = nn.Parameter(torch.zeros(dim))
+
+    def _pre(self, x):
+        K, h = self.modules_count, self.hidden
+        z = x @ self.W.reshape(K * h, self.dim).T + self.b.reshape(K * h)  # (B, K h)
+        s = _logcosh(z).reshape(-1, K, h).sum(-1)  # (B, K)
+        return z, s
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """``T(x)``: ``(B, d) -> (B, d)``."""
+        self._check_input(x)
+        K, h = self.modules_count, self.hidden
+        z, s = self._pre(x)
+        weighted = torch.tanh(z) * s.repeat_interleave(h, dim=1)  # s_k σ_k(z_k), (B, K h)
+        return self.a + x @ self.linear_part() + weighted @ self.W.reshape(K * h, self.dim)
+
+    def jacobian(self, x: torch.Tensor) -> torch.Tensor:
+        """Closed-form Jacobian ``(B, d) -> (B, d, d)``, symmetric PSD (``⪰ εI``)."""
+        self._check_input(x)
+        K, h = self.modules_count, self.hidden
+        z, s = self._pre(x)
+        t = torch.tanh(z)
+        c = s.repeat_interleave(h, dim=1) * (1 - t**2)  # s_k σ_k'(z_k) >= 0, (B, K h)
+        Wf = self.W.reshape(K * h, self.dim)
+        u = torch.einsum("bkh,khd->bkd", t.reshape(-1, K, h), self.W)  # W_kᵀ σ_k, (B, K, d)
+        return (torch.einsum("ri,br,rj->bij", Wf, c, Wf) + u.transpose(1, 2) @ u
+                + self.linear_part())
+
+    def hidden_rank(self) -> int:
+        return self.modules_count * (self.hidden + 1)
+
+    def _lowrank_gram(self, x, L):
+        K, h = self.modules_count, self.hidden
+        z, s = self._pre(x)
+        t = torch.tanh(z)
+        c_w = s.repeat_interleave(h, dim=1) * (1 - t**2)  # (B, K h)
+        Mw = torch.linalg.solve_triangular(L, self.W.reshape(K * h, self.dim).T, upper=False)  # (d, K h)
+        # L⁻¹ u_k = L⁻¹ W_kᵀ σ_k = Mw_k σ_k: (B, d, K)
+        mu = torch.einsum("dkh,bkh->bdk", Mw.reshape(self.dim, K, h), t.reshape(-1, K, h))
+        # G = [[MwᵀMw, Mwᵀmu], [muᵀMw, muᵀmu]]: only the K last rows/columns depend on x.
+        g11 = (Mw.T @ Mw).expand(x.shape[0], -1, -1)
+        g12 = torch.einsum("dr,bdk->brk", Mw, mu)
+        g22 = mu.transpose(1, 2) @ mu
+        G = torch.cat([torch.cat([g11, g12], 2), torch.cat([g12.transpose(1, 2), g22], 2)], 1)
+        c = torch.cat([c_w, torch.ones_like(s)], dim=1)
+        return G, c
