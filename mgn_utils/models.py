@@ -216,13 +216,26 @@ class MMGN(MonotoneGradientNet):
     the condition that makes the Jacobian PSD. Jacobian:
     ``VᵀV + εI + Σ_k [s_k W_kᵀ diag(σ_k') W_k + (W_kᵀσ_k)(W_kᵀσ_k)ᵀ]``; its low-rank part
     has rank at most ``K (hidden + 1)``.
+
+    Args:
+        dim: input and output dimension ``d``.
+        hidden: width ``h`` of each ``W_k``.
+        modules: number ``K`` of modules.
+        eps: the ``ε`` of ``εI``.
+        w_scale: ``W_k`` drawn from ``N(0, w_scale²/h)``; default ``(0.1/(K d))^{1/4}``, which
+            starts the map near the identity for unit-scale inputs. ``V`` starts orthogonal.
     """
 
-    def __init__(self, dim: int, hidden: int, modules: int = 4, eps: float = 1e-6, w_scale: float = 0.3):
+    def __init__(self, dim: int, hidden: int, modules: int = 4, eps: float = 1e-6,
+                 w_scale: float | None = None):
         super().__init__(dim, eps)
         if hidden < 1 or modules < 1:
             raise ValueError(f"hidden and modules must be >= 1, got hidden={hidden}, modules={modules}")
         self.hidden, self.modules_count = hidden, modules
+        # For x ~ N(0, I) the module sum is about ½ K (h w²)² d · x (cubic in W). The default
+        # w = (0.1 / (K d))^{1/4} / √h makes it about 5% of x: the map starts near the identity.
+        if w_scale is None:
+            w_scale = (0.1 / (modules * dim)) ** 0.25
         self.W = nn.Parameter(torch.randn(modules, hidden, dim) * (w_scale / math.sqrt(hidden)))
         self.b = nn.Parameter(torch.zeros(modules, hidden))
         self.a = nn.Parameter(torch.zeros(dim))

@@ -1,0 +1,24 @@
+"""mgn_utils: helpers for the course "Monotone Gradient Networks for Optimal Transport".
+
+Conventions: batch-first row vectors ``(B, d)``; every docstring states its cost
+(½‖x−y‖² or ‖x−y‖²) and whether it returns W2 or W2².
+"""
+from . import autodiff
+from .data import load_mnist, mnist_split
+from .distributions import Gaussian, GaussianMixture, gaussian_ot_map, gaussian_w2, sqrtm_psd
+from .env import NotebookEnv, setup_notebook
+from .models import CMGN, MMGN, MonotoneGradientNet
+from .training import FitResult, fit
+
+try:
+    from importlib.metadata import version as _version
+
+    __version__ = _version("mgn-utils")
+except Exception:  # not installed (e.g. imported from a source checkout)
+    __version__ = "0+unknown"
+
+__all__ = [
+    "autodiff", "load_mnist", "mnist_split", "Gaussian", "GaussianMixture", "gaussian_ot_map",
+    "gaussian_w2", "sqrtm_psd", "NotebookEnv", "setup_notebook", "CMGN", "MMGN",
+    "MonotoneGradientNet", "FitResult", "fit", "__version__",
+]

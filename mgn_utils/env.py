@@ -1,0 +1,102 @@
+"""Notebook setup: device, run profile, seeds, plot defaults and versions in one call."""
+from __future__ import annotations
+
+import operator
+import os
+import random
+import sys
+from dataclasses import dataclass
+from importlib import metadata
+
+import numpy as np
+import torch
+
+__all__ = ["NotebookEnv", "setup_notebook", "PROFILES"]
+
+PROFILES = ("full", "smoke")
+_RC = {"figure.dpi": 110, "figure.figsize": (6.0, 4.0), "axes.grid": False}
+
+
+def _version() -> str:
+    try:
+        return metadata.version("mgn-utils")
+    except metadata.PackageNotFoundError:
+        return "0+unknown"
+
+
+def _device() -> torch.device:
+    if torch.cuda.is_available():
+        return torch.device("cuda")
+    mps = getattr(torch.backends, "mps", None)
+    if mps is not None and mps.is_available():
+        return torch.device("mps")
+    return torch.device("cpu")
+
+
+def _profile(profile) -> str:
+    if profile is None:
+        profile = os.environ.get("MGN_PROFILE") or "full"
+    p = str(profile).strip().lower()
+    if p not in PROFILES:
+        raise ValueError(f"unknown profile {profile!r} (from the argument or MGN_PROFILE); "
+                         f"allowed values: {', '.join(PROFILES)}")
+    return p
+
+
+@dataclass(frozen=True)
+class NotebookEnv:
+    """What :func:`setup_notebook` chose.
+
+    ``device`` is a ``torch.device`` (cuda, mps or cpu); ``profile`` is ``"full"`` or
+    ``"smoke"``; ``is_colab`` tells whether the notebook runs on Google Colab.
+    """
+    device: torch.device
+    profile: str
+    is_colab: bool
+    seed: int
+    torch_version: str
+    mgn_utils_version: str
+
+    def pick(self, smoke, full):
+        """Return ``smoke`` in the smoke profile and ``full`` otherwise,
+        e.g. ``n_steps = env.pick(smoke=200, full=20_000)``."""
+        return smoke if self.profile == "smoke" else full
+
+
+def setup_notebook(seed: int = 0, profile: str | None = None, quiet: bool = False) -> NotebookEnv:
+    """Prepare a chapter notebook and return a :class:`NotebookEnv`.
+
+    - device: cuda if available, then mps, then cpu;
+    - profile: the argument, else the environment variable ``MGN_PROFILE``, else ``"full"``
+      (allowed: ``"full"``, ``"smoke"``; anything else raises ``ValueError``);
+    - seeds ``random``, ``numpy`` (global ``np.random``) and ``torch`` (all CUDA devices too)
+      with ``seed`` (an int in ``[0, 2**32)``);
+    - sets a few ``matplotlib.rcParams`` (dpi 110, figsize (6, 4), no grid) without
+      importing pyplot;
+    - prints one line with versions, device, profile and seed unless ``quiet``.
+
+    The number of torch threads is deliberately left alone.
+    """
+    seed = operator.index(seed)
+    if not 0 <= seed < 2**32:
+        raise ValueError(f"seed must be an int in [0, 2**32), got {seed}")
+    prof = _profile(profile)
+    device = _device()
+
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)  # also seeds every CUDA device
+    if torch.cuda.is_available():
+        torch.cuda.manual_seed_all(seed)
+
+    import matplotlib
+    matplotlib.rcParams.update(_RC)
+
+    env = NotebookEnv(device=device, profile=prof, is_colab="google.colab" in sys.modules,
+                      seed=seed, torch_version=str(torch.__version__),
+                      mgn_utils_version=_version())
+    if not quiet:
+        print(f"mgn_utils {env.mgn_utils_version} | torch {env.torch_version} | "
+              f"device {device} | profile {prof} | seed {seed}"
+              + (" | colab" if env.is_colab else ""))
+    return env

@@ -1,0 +1,175 @@
+"""Tests of mgn_utils.data: the MNIST test-split loader and the stratified split."""
+import gzip
+import hashlib
+import io
+import os
+import shutil
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from mgn_utils import data
+from mgn_utils.data import load_mnist, mnist_split
+
+SHARED = Path(os.environ.get("MGN_DATA", Path(__file__).resolve().parents[1].parent / "shared" / "data"))
+RAW = SHARED / "MNIST" / "raw"
+NAMES = ("t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz")
+COUNTS = [980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009]
+
+
+@pytest.fixture
+def shared():
+    if not all((RAW / n).is_file() for n in NAMES):
+        pytest.skip(f"MNIST test files not found in {RAW} (set MGN_DATA to a folder with MNIST/raw/)")
+    return SHARED
+
+
+def test_load_shapes_dtypes_counts(shared):
+    images, labels = load_mnist(shared, download=False)
+    assert images.shape == (10000, 28, 28) and images.dtype == np.uint8
+    assert labels.shape == (10000,) and labels.dtype == np.int64
+    assert np.bincount(labels, minlength=10).tolist() == COUNTS
+    assert labels[:10].tolist() == [7, 2, 1, 0, 4, 1, 4, 9, 5, 9]
+    assert images.max() == 255 and abs(images.mean() - 33.79) < 0.01
+
+
+def test_arrays_read_only_and_cached(shared):
+    images, labels = load_mnist(shared, download=False)
+    assert not images.flags.writeable and not labels.flags.writeable
+    with pytest.raises(ValueError):
+        images[0, 0, 0] = 1
+    images2, _ = load_mnist(shared, download=False)
+    assert images2 is images  # parsed once, served from the in-memory cache
+
+
+def test_root_from_env(shared, monkeypatch):
+    monkeypatch.setenv("MGN_DATA", str(shared))
+    _, labels = load_mnist(download=False)
+    assert len(labels) == 10000
+
+
+def test_root_falls_back_to_cache_dir(tmp_path, monkeypatch):
+    import platformdirs
+    monkeypatch.delenv("MGN_DATA", raising=False)
+    monkeypatch.setattr(platformdirs, "user_cache_dir", lambda appname: str(tmp_path / appname))
+    with pytest.raises(FileNotFoundError, match="MGN_DATA") as e:
+        load_mnist(download=False)
+    assert str(tmp_path / "mgn_utils" / "MNIST" / "raw") in str(e.value)
+
+
+def test_missing_without_download(tmp_path):
+    with pytest.raises(FileNotFoundError, match="MGN_DATA") as e:
+        load_mnist(tmp_path / "nowhere", download=False)
+    assert "t10k-images-idx3-ubyte.gz" in str(e.value)
+    assert not (tmp_path / "nowhere").exists()  # nothing created
+
+
+def _copy_raw(tmp_path):
+    raw = tmp_path / "MNIST" / "raw"
+    raw.mkdir(parents=True)
+    for n in NAMES:
+        shutil.copy(RAW / n, raw / n)
+    return raw
+
+
+def test_corrupted_file_raises(shared, tmp_path):
+    raw = _copy_raw(tmp_path)
+    p = raw / NAMES[1]
+    b = bytearray(p.read_bytes())
+    b[100] ^= 0xFF
+    p.write_bytes(bytes(b))
+    with pytest.raises(ValueError, match="md5") as e:
+        load_mnist(tmp_path, download=False)
+    msg = str(e.value)
+    assert str(p) in msg and "ec29112dd5afa0611ce80d1b7f02629c" in msg
+    assert hashlib.md5(bytes(b)).hexdigest() in msg and "elete" in msg
+
+
+def test_bad_magic_raises(tmp_path):
+    p = tmp_path / "x.gz"
+    with gzip.open(p, "wb") as f:
+        f.write(bytes([0, 0, 8, 1, 0, 0, 0, 2, 3, 4]))  # a valid labels file
+    md5 = hashlib.md5(p.read_bytes()).hexdigest()
+    assert data._read_idx(str(p), 0, 0, md5, 0x801).tolist() == [3, 4]
+    with pytest.raises(ValueError, match="magic"):
+        data._read_idx(str(p), 0, 0, md5, 0x803)
+
+
+def _serve(calls, payload=None):
+    def fake_urlopen(url, timeout=None):
+        calls.append((url, timeout))
+        body = payload if payload is not None else (RAW / url.rsplit("/", 1)[1]).read_bytes()
+        return io.BytesIO(body)
+    return fake_urlopen
+
+
+def test_download_offline_with_fake_urlopen(shared, tmp_path, monkeypatch):
+    calls = []
+    monkeypatch.setattr(urllib.request, "urlopen", _serve(calls))
+    images, labels = load_mnist(tmp_path, download=True)
+    assert images.shape == (10000, 28, 28) and np.bincount(labels).tolist() == COUNTS
+    raw = tmp_path / "MNIST" / "raw"
+    assert sorted(p.name for p in raw.iterdir()) == sorted(NAMES)  # no temp files left
+    assert [u for u, _ in calls] == [data.MNIST_MIRRORS[0] + n for n in NAMES]
+    assert all(t is not None and t <= 60 for _, t in calls)
+    calls.clear()
+    load_mnist(tmp_path, download=True)
+    assert calls == []  # present files are not downloaded again
+
+
+def test_download_bad_content_tries_next_mirror_then_fails(shared, tmp_path, monkeypatch):
+    calls = []
+    monkeypatch.setattr(urllib.request, "urlopen", _serve(calls, payload=b"<html>not it</html>"))
+    with pytest.raises(FileNotFoundError, match="md5"):
+        load_mnist(tmp_path, download=True)
+    assert len(calls) == len(data.MNIST_MIRRORS)
+    assert list((tmp_path / "MNIST" / "raw").iterdir()) == []
+
+
+def test_network_failure_raises_file_not_found(tmp_path, monkeypatch):
+    def offline(url, timeout=None):
+        raise urllib.error.URLError("no network")
+    monkeypatch.setattr(urllib.request, "urlopen", offline)
+    with pytest.raises(FileNotFoundError, match="MGN_DATA") as e:
+        load_mnist(tmp_path, download=True)
+    assert "no network" in str(e.value) and str(tmp_path) in str(e.value)
+    assert list((tmp_path / "MNIST" / "raw").iterdir()) == []
+
+
+def _labels(n=1000, seed=1):
+    return np.random.default_rng(seed).integers(0, 10, n)
+
+
+@pytest.mark.parametrize("holdout", [0.1, 0.2, 0.5])
+def test_split_stratified_disjoint_covering(holdout):
+    y = _labels()
+    tr, te = mnist_split(y, holdout=holdout, seed=3)
+    assert tr.dtype == te.dtype == np.int64
+    assert len(np.intersect1d(tr, te)) == 0
+    assert np.array_equal(np.sort(np.concatenate([tr, te])), np.arange(len(y)))
+    for c in range(10):
+        n_c = int((y == c).sum())
+        assert int((y[te] == c).sum()) == round(holdout * n_c)
+
+
+def test_split_deterministic_per_seed():
+    y = _labels()
+    a, b, c = (mnist_split(y, seed=s) for s in (0, 0, 1))
+    assert all(np.array_equal(x, z) for x, z in zip(a, b))
+    assert not np.array_equal(a[1], c[1])
+
+
+def test_split_rejects_bad_input():
+    with pytest.raises(ValueError):
+        mnist_split(_labels(), holdout=1.0)
+    with pytest.raises(ValueError):
+        mnist_split(np.zeros((2, 2), int))
+
+
+def test_split_on_mnist(shared):
+    _, labels = load_mnist(shared, download=False)
+    tr, te = mnist_split(labels)
+    assert len(te) == sum(round(0.2 * n) for n in COUNTS) and len(tr) + len(te) == 10000

@@ -1,0 +1,114 @@
+"""Closed-form Jacobians and log-determinants of the MGNs against autograd."""
+import pytest
+import torch
+from hypothesis import given, settings, strategies as st
+
+from mgn_utils import autodiff
+from mgn_utils.models import ACTIVATIONS, CMGN, MMGN
+
+
+def randomize(model, std=0.7, seed=0):
+    """Random parameters far from the near-identity init, so every term matters."""
+    g = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for p in model.parameters():
+            p.copy_(torch.randn(p.shape, generator=g, dtype=p.dtype) * std)
+    return model
+
+
+def relerr(a, b):
+    return ((a - b).abs().max() / b.abs().max().clamp_min(1e-300)).item()
+
+
+models = st.one_of(
+    st.builds(lambda d, h, L, act, s: randomize(CMGN(d, h, layers=L, activation=act).double(), seed=s),
+              st.integers(1, 6), st.integers(1, 8), st.integers(1, 4), st.sampled_from(sorted(ACTIVATIONS)),
+              st.integers(0, 10**6)),
+    st.builds(lambda d, h, K, s: randomize(MMGN(d, h, modules=K).double(), seed=s),
+              st.integers(1, 6), st.integers(1, 6), st.integers(1, 3), st.integers(0, 10**6)),
+)
+
+
+@settings(max_examples=60, deadline=None)
+@given(model=models, seed=st.integers(0, 10**6), scale=st.sampled_from([0.1, 1.0, 5.0]))
+def test_jacobian_matches_autograd_symmetric_psd(model, seed, scale):
+    x = torch.randn(5, model.dim, generator=torch.Generator().manual_seed(seed), dtype=torch.float64) * scale
+    J = model.jacobian(x)
+    assert J.shape == (5, model.dim, model.dim)
+    assert relerr(J, autodiff.jacobian(model, x)) <= 1e-10
+    assert torch.equal(J, J.transpose(1, 2)) or relerr(J, J.transpose(1, 2)) <= 1e-12
+    eig = torch.linalg.eigvalsh(J)
+    assert eig.min() >= model.eps * (1 - 1e-6) - 1e-10 * eig.abs().max()
+
+
+@pytest.mark.parametrize("make", [
+    lambda: CMGN(6, 3, layers=3),            # hidden < dim: lemma route
+    lambda: CMGN(4, 9, layers=2, activation="tanh"),  # hidden > dim: Cholesky route
+    lambda: MMGN(9, 2, modules=2),           # rank K(h+1) = 6 < 9
+    lambda: MMGN(4, 3, modules=2),           # rank 8 > 4
+])
+@pytest.mark.parametrize("method", ["auto", "lemma", "cholesky"])
+def test_logdet_matches_slogdet(make, method):
+    model = randomize(make().double(), std=0.5)
+    x = torch.randn(8, model.dim, dtype=torch.float64)
+    ref = autodiff.logdet_jacobian(model, x)
+    assert (model.logdet_jacobian(x, method=method) - ref).abs().max() <= 1e-8
+
+
+@pytest.mark.parametrize("make", [lambda: CMGN(6, 3), lambda: MMGN(7, 2, modules=2)])
+def test_logdet_gradient_matches_autograd(make):
+    model = randomize(make().double(), std=0.5)
+    x = torch.randn(4, model.dim, dtype=torch.float64)
+    params = [p for n, p in model.named_parameters() if n not in ("b_out", "a")]  # no effect on J
+    g1 = torch.autograd.grad(model.logdet_jacobian(x, "lemma").sum(), params)
+    g2 = torch.autograd.grad(autodiff.logdet_jacobian(model, x).sum(), params)
+    for a, b in zip(g1, g2):
+        assert relerr(a, b) <= 1e-7
+
+
+def test_init_is_near_identity():
+    x = torch.randn(64, 16)
+    for model in (CMGN(16, 32), MMGN(16, 8, modules=4)):
+        J = model.jacobian(x)
+        assert (J - torch.eye(16)).abs().max() < 0.5
+        assert torch.allclose(model.V.T @ model.V, torch.eye(16), atol=1e-5)
+
+
+def test_without_V_term_narrow_network_is_singular():
+    """rank(Wᵀ D W) <= hidden: with V = 0 and eps = 0 a narrow C-MGN has det J = 0."""
+    model = CMGN(6, 3, eps=0.0).double()
+    with torch.no_grad():
+        model.V.zero_()
+    J = model.jacobian(torch.randn(5, 6, dtype=torch.float64))
+    assert (torch.linalg.matrix_rank(J) <= 3).all()
+
+
+def test_float32_logdet_at_higher_dim_is_accurate():
+    torch.manual_seed(1)
+    model = CMGN(64, 16)
+    x = torch.randn(32, 64)
+    ref = model.double().logdet_jacobian(x.double(), "cholesky")
+    model.float()
+    assert (model.logdet_jacobian(x, "lemma").double() - ref).abs().max() < 1e-3
+
+
+@pytest.mark.parametrize("model", [CMGN(3, 4), MMGN(3, 2)])
+@pytest.mark.parametrize("bad, match", [
+    (torch.zeros(5, 4), r"\(B, 3\)"),
+    (torch.zeros(3), r"\(B, 3\)"),
+    (torch.tensor([[0.0, float("nan"), 1.0]]), "NaN"),
+    (torch.zeros(2, 3, dtype=torch.float64), "dtype"),
+])
+def test_bad_input_raises(model, bad, match):
+    for fn in (model, model.jacobian, model.logdet_jacobian):
+        with pytest.raises(ValueError, match=match):
+            fn(bad)
+
+
+def test_bad_constructor_arguments():
+    with pytest.raises(ValueError, match="activation"):
+        CMGN(2, 3, activation="gelu")
+    with pytest.raises(ValueError):
+        MMGN(2, 0)
+    with pytest.raises(ValueError, match="method"):
+        CMGN(2, 3).logdet_jacobian(torch.zeros(1, 2), method="lu")
