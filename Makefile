@@ -1,0 +1,73 @@
+# Build the book, run the tests, re-execute chapters. Every target sets up what it needs.
+#   make book                 build _build/html (from the outputs stored in the notebooks)
+#   make test                 unit tests, chapters in the smoke profile (nbval), freshness, book
+#   make execute [CHAPTER=03] re-run chapters in the full profile and stamp them
+#   make sync-url             rewrite the Colab setup cells from _config.yml's repository url
+
+SHELL := /bin/bash
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+PY := $(VENV)/bin/python
+INSTALLED := $(VENV)/.installed
+# Offline data: ../shared/data when it is there (CI), else whatever MGN_DATA already says.
+MGN_DATA ?= $(if $(wildcard ../shared/data/MNIST),$(abspath ../shared/data),)
+export MGN_DATA
+
+# MathJax 3 is served with the book so that the math typesets offline; it comes from the
+# npm registry, is checked against this SHA-256, and is never committed.
+MATHJAX_VERSION := 3.2.2
+MATHJAX_SHA256 := 1b9c0a1c44df864e915690558e72adb9cc5203360daefd385084ced3b6c64c09
+MATHJAX_TGZ := .cache/mathjax-$(MATHJAX_VERSION).tgz
+MATHJAX := .cache/mathjax-html/mathjax/tex-chtml.js
+
+# Small models run fastest with one thread per process; two pytest workers use both cores.
+# (Two-thread torch beside another busy process is several times slower; see PITFALLS.)
+NBVAL := OMP_NUM_THREADS=1 MGN_PROFILE=smoke $(PY) -m pytest chapters/ --nbval-lax --nbval-current-env \
+         --nbval-cell-timeout=600 -n 2 --dist loadfile -p no:cacheprovider -q
+
+.PHONY: book test unit nbval freshness execute sync-url clean
+
+$(INSTALLED): requirements.txt pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --disable-pip-version-check -r requirements.txt
+	$(PY) -m pip install -q --disable-pip-version-check --no-deps -e .
+	@touch $@
+
+$(MATHJAX):
+	@mkdir -p .cache
+	@test -f $(MATHJAX_TGZ) || (cd .cache && npm pack --silent mathjax@$(MATHJAX_VERSION) >/dev/null)
+	@echo "$(MATHJAX_SHA256)  $(MATHJAX_TGZ)" | sha256sum --quiet -c - || \
+	  (echo "MathJax archive checksum mismatch: delete $(MATHJAX_TGZ) and retry"; exit 1)
+	@rm -rf .cache/mathjax-src .cache/mathjax-html && mkdir -p .cache/mathjax-src .cache/mathjax-html/mathjax
+	@tar -xzf $(MATHJAX_TGZ) -C .cache/mathjax-src
+	@cd .cache/mathjax-src/package/es5 && cp -r tex-chtml.js input output ui a11y adaptors ../../../mathjax-html/mathjax/
+	@cp .cache/mathjax-src/package/LICENSE .cache/mathjax-html/mathjax/
+	@echo "MathJax $(MATHJAX_VERSION) ready in .cache/mathjax-html"
+
+book: $(INSTALLED) $(MATHJAX)
+	$(VENV)/bin/jupyter-book build . -W -n --keep-going
+	@echo "Open _build/html/index.html"
+
+# pytest exits with 5 when it collects nothing: for us that is a failure (a missing test
+# directory or notebook), so it is reported as such rather than passed over.
+unit: $(INSTALLED)
+	@$(PY) -m pytest tests -q -p no:cacheprovider; rc=$$?; \
+	  if [ $$rc -eq 5 ]; then echo "ERROR: no unit tests were collected in tests/"; fi; exit $$rc
+
+nbval: $(INSTALLED)
+	@$(NBVAL); rc=$$?; \
+	  if [ $$rc -eq 5 ]; then echo "ERROR: no notebooks were collected in chapters/"; fi; exit $$rc
+
+freshness: $(INSTALLED)
+	$(PY) tools/nbtools.py check
+
+test: unit nbval freshness book
+
+execute: $(INSTALLED)
+	$(PY) tools/nbtools.py execute $(CHAPTER)
+
+sync-url: $(INSTALLED)
+	$(PY) tools/nbtools.py sync-url
+
+clean:
+	rm -rf _build .cache/mathjax-src
