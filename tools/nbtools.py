@@ -107,6 +107,15 @@ def check(paths) -> int:
     return 1 if problems else 0
 
 
+def _drop_widget_outputs(nb) -> None:
+    """Remove live-widget outputs (tqdm progress bars): without a kernel they render as a
+    frozen "0%" bar. The cells print their own timing lines instead."""
+    for cell in nb.cells:
+        if cell.cell_type == "code":
+            cell.outputs = [o for o in cell.get("outputs", [])
+                            if "application/vnd.jupyter.widget-view+json" not in o.get("data", {})]
+
+
 def execute(paths, timeout: int) -> int:
     import torch
     from nbclient import NotebookClient
@@ -121,9 +130,10 @@ def execute(paths, timeout: int) -> int:
         nb = nbformat.read(path, as_version=4)
         print(f"executing {path.name} (profile full, {device}) ...", flush=True)
         t0 = time.perf_counter()
-        NotebookClient(nb, timeout=timeout, kernel_name="python3",
+        NotebookClient(nb, timeout=timeout, kernel_name="python3", store_widget_state=False,
                        resources={"metadata": {"path": str(path.parent)}}).execute()
         seconds = time.perf_counter() - t0
+        _drop_widget_outputs(nb)
         nb.metadata["mgn"] = {
             "code_sha256": code_hash(nb),
             "profile": "full",
