@@ -110,6 +110,7 @@ def check(paths) -> int:
 def _drop_widget_outputs(nb) -> None:
     """Remove live-widget outputs (tqdm progress bars): without a kernel they render as a
     frozen "0%" bar. The cells print their own timing lines instead."""
+    nb.metadata.pop("widgets", None)
     for cell in nb.cells:
         if cell.cell_type == "code":
             cell.outputs = [o for o in cell.get("outputs", [])
