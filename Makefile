@@ -3,6 +3,8 @@
 #   make test                 unit tests, chapters in the smoke profile (nbval), freshness, book
 #   make execute [CHAPTER=03] re-run chapters in the full profile and stamp them
 #   make sync-url             rewrite the Colab setup cells from _config.yml's repository url
+#   make browser              open every built page in headless Chromium (part of make test)
+#   make linkcheck            check external links (needs internet; not part of make test)
 
 SHELL := /bin/bash
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
@@ -25,7 +27,7 @@ MATHJAX := .cache/mathjax-html/mathjax/tex-chtml.js
 NBVAL := OMP_NUM_THREADS=1 MGN_PROFILE=smoke $(PY) -m pytest chapters/ --nbval-lax --nbval-current-env \
          --nbval-cell-timeout=600 -n 2 --dist loadfile -p no:cacheprovider -q
 
-.PHONY: book test unit nbval freshness execute sync-url clean
+.PHONY: book pages test unit nbval freshness browser chromium linkcheck execute sync-url clean
 
 $(INSTALLED): requirements.txt pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -44,7 +46,11 @@ $(MATHJAX):
 	@cp .cache/mathjax-src/package/LICENSE .cache/mathjax-html/mathjax/
 	@echo "MathJax $(MATHJAX_VERSION) ready in .cache/mathjax-html"
 
-book: $(INSTALLED) $(MATHJAX)
+# book/results.md and book/status.md are generated from the chapters' stored outputs.
+pages: $(INSTALLED)
+	$(PY) tools/nbtools.py pages
+
+book: $(INSTALLED) $(MATHJAX) pages
 	$(VENV)/bin/jupyter-book build . -W -n --keep-going
 	@echo "Open _build/html/index.html"
 
@@ -61,7 +67,18 @@ nbval: $(INSTALLED)
 freshness: $(INSTALLED)
 	$(PY) tools/nbtools.py check
 
-test: unit nbval freshness book
+# Headless Chromium from Debian (the browser test drives it with Playwright, no browser download).
+chromium:
+	@command -v chromium >/dev/null || { echo "installing Debian's chromium for the browser test"; \
+	  apt-get install -y -q chromium >/dev/null 2>&1 || { apt-get update -q >/dev/null && apt-get install -y -q chromium >/dev/null; }; }
+
+browser: $(INSTALLED) chromium
+	$(PY) tools/browser_check.py --html _build/html --shots _build/screenshots
+
+linkcheck: $(INSTALLED) $(MATHJAX) pages
+	$(VENV)/bin/jupyter-book build . --builder linkcheck
+
+test: unit nbval freshness book browser
 
 execute: $(INSTALLED)
 	$(PY) tools/nbtools.py execute $(CHAPTER)
