@@ -5,7 +5,8 @@
 Serves the book on localhost, opens each page and fails on: JavaScript errors, failed
 requests to the book itself, images that did not load, math left untypeset (``\\(`` or
 ``$$`` in the text after MathJax ran), and internal links or anchors that lead nowhere.
-Saves a screenshot of each page. External links are not checked here (no internet in CI);
+On chapter pages it also requires an "open in Colab" link, a ``.ipynb`` download link and
+folded exercise solutions. Saves a screenshot of each page. External links are not checked here (no internet in CI);
 ``make linkcheck`` does that.
 """
 from __future__ import annotations
@@ -111,6 +112,14 @@ def check_pages(html: Path, shots: Path, page_list: list[Path]) -> list[str]:
                 errors.append("untypeset math (\\( or $$ left in the text)")
             broken = page.evaluate("[...document.images].filter(i => !(i.complete && i.naturalWidth > 0)).map(i => i.src)")
             errors += [f"image did not load: {src}" for src in broken]
+            if rel.startswith("chapters/"):  # what every chapter page must offer
+                if not page.locator('a[href^="https://colab.research.google.com/github/"]').count():
+                    errors.append("no 'open in Colab' launch link")
+                if not page.locator('a[href$=".ipynb"]').count():
+                    errors.append("no '.ipynb' download link")
+                unfolded = page.evaluate("[...document.querySelectorAll('.solution')].filter(e => !e.classList.contains('dropdown')).length")
+                if unfolded:
+                    errors.append(f"{unfolded} exercise solution(s) not folded (use :class: dropdown)")
             name = rel.replace("/", "__").removesuffix(".html")
             page.screenshot(path=str(shots / f"{name}.png"), full_page=True)
             problems += [f"{rel}: {e}" for e in errors]
