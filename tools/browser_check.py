@@ -46,7 +46,7 @@ def _parse(path: Path) -> _Links:
 
 
 def pages(html: Path) -> list[Path]:
-    skip = {"search.html", "genindex.html"}
+    skip = {"search.html", "genindex.html", "index.html"}  # index.html only redirects (checked below)
     return sorted(p for p in html.rglob("*.html")
                   if not any(part.startswith("_") for part in p.relative_to(html).parts) and p.name not in skip)
 
@@ -142,6 +142,10 @@ def main(argv=None) -> int:
         print(f"Chromium not found at {CHROMIUM}: install the Debian package `chromium`")
         return 1
     page_list = pages(args.html)
+    redirect = re.search(r'url=([^"]+)"', (args.html / "index.html").read_text())
+    if not redirect or not (args.html / redirect.group(1)).exists():
+        print("PROBLEM: index.html does not redirect to an existing page")
+        return 1
     print(f"browser check: {len(page_list)} pages")
     problems = check_links(args.html, page_list) + check_pages(args.html, args.shots, page_list)
     problems = list(dict.fromkeys(problems))  # a page may repeat the same broken thing
