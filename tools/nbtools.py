@@ -138,7 +138,7 @@ def execute(paths, timeout: int) -> int:
         nb = nbformat.read(path, as_version=4)
         print(f"executing {path.name} (profile full, {device}) ...", flush=True)
         t0 = time.perf_counter()
-        NotebookClient(nb, timeout=timeout, kernel_name="python3", store_widget_state=False,
+        NotebookClient(nb, timeout=timeout, kernel_name="python3",
                        resources={"metadata": {"path": str(path.parent)}}).execute()
         seconds = time.perf_counter() - t0
         _drop_widget_outputs(nb)
