@@ -3,11 +3,11 @@
 Conventions: batch-first row vectors ``(B, d)``; every docstring states its cost
 (½‖x−y‖² or ‖x−y‖²) and whether it returns W2 or W2².
 """
-from . import autodiff
+from . import autodiff, losses, metrics
 from .data import load_mnist, mnist_split
 from .distributions import Gaussian, GaussianMixture, gaussian_ot_map, gaussian_w2, sqrtm_psd
 from .env import NotebookEnv, setup_notebook
-from .models import CMGN, MMGN, MonotoneGradientNet
+from .models import CMGN, ICGN, ICNN, MMGN, MLPMap, MonotoneGradientNet
 from .training import FitResult, fit
 
 try:
@@ -18,7 +18,7 @@ except Exception:  # not installed (e.g. imported from a source checkout)
     __version__ = "0+unknown"
 
 __all__ = [
-    "autodiff", "load_mnist", "mnist_split", "Gaussian", "GaussianMixture", "gaussian_ot_map",
+    "autodiff", "losses", "metrics", "load_mnist", "mnist_split", "Gaussian", "GaussianMixture", "gaussian_ot_map",
     "gaussian_w2", "sqrtm_psd", "NotebookEnv", "setup_notebook", "CMGN", "MMGN",
-    "MonotoneGradientNet", "FitResult", "fit", "__version__",
+    "MonotoneGradientNet", "ICNN", "ICGN", "MLPMap", "FitResult", "fit", "__version__",
 ]

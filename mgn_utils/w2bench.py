@@ -1,0 +1,416 @@
+"""The Wasserstein-2 benchmark of Korotin et al. (NeurIPS 2021): high-dimensional pairs Mix3 -> Q.
+
+A pair ``(P, Q)`` in dimension ``d`` has a known optimal transport map, so a learned map can be
+scored against the truth from samples alone:
+
+* ``P`` ("Mix3") is an equal-weight mixture of three Gaussians, rebuilt from NumPy's legacy seed 0;
+* ``T*(x) = ∇ψ*(x) = (∇ψ_v1(x) + ∇ψ_v2(x) − m) / s`` where ``ψ_v1, ψ_v2`` are two trained input
+  convex neural networks (the checkpoints ``Mix3toMix10/{d}_v1.pt``, ``{d}_v2.pt``) and ``m``, ``s``
+  standardise the map; ``ψ*`` is convex, so by Brenier's theorem ``T*`` is the optimal map from
+  ``P`` to ``Q := T*♯P`` for the cost ``½‖x − y‖²`` (equally for ``‖x − y‖²``).
+
+Conventions: batch-first row vectors ``(n, d)``, float32 (the benchmark's precision). The
+benchmark's "cost" is ``½ E‖x − T*(x)‖² = W2²/2``; the metrics below say which they use.
+
+Data: the loader reads ``{root}/Mix3toMix10/{d}_v1.pt``, ``{d}_v2.pt`` and the stored constants
+``{root}/reference/mix3tomix10_d{d}_constants.npz`` (the standardisation ``m``, ``s`` computed with
+the original code, so that ``T*`` is the same everywhere). ``root`` is the argument, else
+``$MGN_DATA/w2bench``, else the user cache folder. Missing checkpoints are downloaded from the
+benchmark's repository at a pinned commit and checked against SHA-256 hashes; without the
+constants file, ``m``, ``s`` and the metric constants are re-estimated from ``2**14`` samples
+(this moves ``T*`` by 0.007 to 0.03 L2-UVP points, see the data's README).
+
+Specification: ``shared/data/w2bench/README.md`` (written from the original repository,
+``github.com/iamalexkorotin/Wasserstein2Benchmark``, MIT licence); no code of that repository is
+used here.
+"""
+from __future__ import annotations
+
+import hashlib
+import math
+import os
+import tempfile
+import urllib.request
+import warnings
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch.nn import functional as F
+
+__all__ = ["W2BenchPair", "load_pair", "mixture_parameters", "SIGMA", "STRONG_CONVEXITY",
+           "REPOSITORY_COMMIT", "CHECKPOINT_SHA256", "CONSTANTS_SHA256", "PAPER_DIMS"]
+
+SIGMA = 0.4  # standard deviation scale of each Mix3 component
+N_COMPONENTS = 3
+STRONG_CONVEXITY = 0.01  # λ of the (λ/2)‖x‖² term added to each ICNN potential by the benchmark
+PAPER_DIMS = (2, 4, 8, 16, 32, 64, 128, 256)  # the dimensions of the paper's high-dimensional pairs
+
+REPOSITORY = "iamalexkorotin/Wasserstein2Benchmark"
+REPOSITORY_COMMIT = "647a1acc85f88e207733d087cbe87987cc0dea06"
+_BASE_URL = f"https://raw.githubusercontent.com/{REPOSITORY}/{REPOSITORY_COMMIT}/benchmarks/Mix3toMix10/"
+_TIMEOUT_S = 30.0
+
+# SHA-256 of the checkpoints (byte-for-byte copies of the repository's files) and of the derived
+# constants, as listed in the data's README.
+CHECKPOINT_SHA256 = {
+    "2_v1.pt": "12fbf72953af1371002cb4a0b67757bd63b335e923fc5f7d4076fbeb81ee72b5",
+    "2_v2.pt": "28d161bf7b352d678fb77f512b51266574da06455d3eabf9173695813efc1716",
+    "4_v1.pt": "edbe9ff24297c685d070811930f2d17b63f0fd299cba0f792617798211e1bbc2",
+    "4_v2.pt": "ec2a061e00be682b5212cfd9801d6d874768bd8b7ba3c2a80e2dc48d5a473425",
+    "8_v1.pt": "0ace0d609d39eac0cbbb0f1e26ca1cd2329a8c48da7122f3118389755ca5be16",
+    "8_v2.pt": "f2ef690cf8f9c3c9aed9c15471a64c8dc9da68f5d565b1c091d8f2e7caec5cb5",
+    "16_v1.pt": "d50a23710ca3b71a01007cd53c6b578de087c9879e0506866bac9196357e1891",
+    "16_v2.pt": "722088932a1a0dbbf9cc1e90a6b9d86df0536f4520caf205b33161c74c0dd574",
+    "32_v1.pt": "d843897886c9346c3a0d14c2a0824f5b235ca4cf7932dda77a8c8f5c1a3fc201",
+    "32_v2.pt": "34e8fed6bc0c7cfc54fa607b2bfb17118b70a1c135be486f55299299062f767f",
+    "64_v1.pt": "ea8778313115151315cdc4a60198fea41e18800295559391c97e9a49b5b8f56c",
+    "64_v2.pt": "2bbc6d8e5c7f29a6e188e23ea10b811e1b07b1bd0f355cc8916356eed2e7428b",
+}
+CONSTANTS_SHA256 = {
+    2: "d8e56cadb37f13b6accd5ac4baa36f95a41c3a8fc6461503033a4535991cd95c",
+    4: "5a00d6d18db70cfea1fe37ad7eabfc4b1da2e578f8a74eb3027c1b748ad6c849",
+    8: "49219678daa5aba176f0c22e55bf5c1621c711b877534179d2c4e98dbfc0d811",
+    16: "10632f8c888e1fa2e51b15badeab5ca717eb039c6cb722a5af73b08e74331478",
+    32: "739eee8dc4d646ca1a39cd49b343020e7630257fca763fdb027d823871e7a0f5",
+    64: "02ea243cb8d45eab0af31afd2353a667bd84a302129206ea3fe529bb22c19679",
+}
+_FIX = ("To fix it, set the environment variable MGN_DATA to a folder that contains "
+        "w2bench/Mix3toMix10/ (for example the course's shared/data folder), or pass root=... "
+        "pointing at the w2bench folder itself, or run once online so the checkpoints can be "
+        "downloaded.")
+
+
+# --------------------------------------------------------------------------- files
+def _resolve_root(root) -> Path:
+    if root is None:
+        data = os.environ.get("MGN_DATA") or None
+        if data is not None:
+            root = Path(data) / "w2bench"
+        else:
+            import platformdirs
+            root = Path(platformdirs.user_cache_dir("mgn_utils")) / "w2bench"
+    return Path(root).expanduser().resolve()
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def _check_hash(path: Path, expected: str | None) -> None:
+    if expected is None:
+        return
+    found = _sha256(path)
+    if found != expected:
+        raise ValueError(f"w2bench file {path} is corrupted: expected sha256 {expected}, found {found}. "
+                         "Delete it and run again online to re-download it, or copy a good one "
+                         "from the course's shared/data/w2bench.")
+
+
+def _download(path: Path, sha256: str) -> None:
+    """Fetch ``path.name`` from the pinned commit into a temporary file, check its SHA-256,
+    then rename it onto ``path``. Raises ``FileNotFoundError`` (with the reason) on failure."""
+    url = _BASE_URL + path.name
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".part", dir=path.parent)
+    except OSError as e:
+        raise FileNotFoundError(f"w2bench checkpoint {path.name!r} is missing: expected it at {path}, "
+                                f"and the folder is not writable ({e}). " + _FIX) from None
+    try:
+        with os.fdopen(fd, "wb") as out, urllib.request.urlopen(url, timeout=_TIMEOUT_S) as resp:
+            for chunk in iter(lambda: resp.read(1 << 16), b""):
+                out.write(chunk)
+        found = _sha256(Path(tmp))
+        if found != sha256:
+            raise ValueError(f"sha256 {found} != expected {sha256}")
+        os.replace(tmp, path)
+    except Exception as e:  # offline, timeout, bad content
+        raise FileNotFoundError(f"w2bench checkpoint {path.name!r} is missing: expected it at {path}, "
+                                f"and downloading it from {url} failed ({type(e).__name__}: {e}). "
+                                + _FIX) from None
+    finally:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+
+
+def _checkpoint(root: Path, dim: int, version: str, download: bool) -> Path:
+    name = f"{dim}_{version}.pt"
+    path = root / "Mix3toMix10" / name
+    sha = CHECKPOINT_SHA256.get(name)
+    if not path.is_file():
+        if not download:
+            raise FileNotFoundError(f"w2bench checkpoint {name!r} not found: expected it at {path} "
+                                    "(download=False). " + _FIX)
+        if sha is None:
+            raise FileNotFoundError(
+                f"w2bench checkpoint {name!r} not found: expected it at {path}. Only the dimensions "
+                f"{sorted({int(k.split('_')[0]) for k in CHECKPOINT_SHA256})} can be downloaded "
+                "(their SHA-256 hashes are pinned); put the files for other dimensions there by hand. "
+                + _FIX)
+        _download(path, sha)
+    _check_hash(path, sha)
+    return path
+
+
+# --------------------------------------------------------------------------- P (Mix3)
+def mixture_parameters(dim: int) -> tuple[np.ndarray, np.ndarray]:
+    """Centres ``C`` ``(3, d)`` and matrices ``A`` ``(3, d, d)`` of Mix3, float32, from seed 0.
+
+    Draw order (NumPy legacy ``RandomState(0)``): for each coordinate ``j`` a permutation of
+    ``(0, 1, 2)`` (``choice(range(3), 3, replace=False)``) gives ``C[:, j]``, then ``−1``; then
+    ``A = normal(size=(3, d, d))`` in float32 with unit-norm rows; finally ``C`` and ``A`` are
+    divided by ``mult = sqrt(mean_k ‖C_k‖² + d σ²) / sqrt(d)`` so that ``E‖x‖² = d``.
+    """
+    rng = np.random.RandomState(0)
+    centers = np.zeros((N_COMPONENTS, dim), dtype=np.float32)
+    for j in range(dim):
+        centers[:, j] = rng.choice(range(N_COMPONENTS), N_COMPONENTS, replace=False)
+    centers -= 1
+    maps = rng.normal(size=(N_COMPONENTS, dim, dim)).astype(np.float32)
+    maps /= np.linalg.norm(maps, axis=2, keepdims=True)
+    mult = np.sqrt((centers**2).sum(axis=1).mean() + dim * SIGMA**2) / np.sqrt(dim)
+    centers /= mult
+    maps /= mult
+    return centers, maps
+
+
+# --------------------------------------------------------------------------- ψ (DenseICNN)
+def _icnn_potential(sd: dict, x: torch.Tensor) -> torch.Tensor:
+    """One benchmark potential ψ_v(x), ``(n, d) -> (n,)`` (README §2, rank 1, CELU, λ = 0.01)."""
+
+    def quad(i):
+        q = sd[f"quadratic_layers.{i}.quadratic_decomposed"][:, 0, :]  # (d, h)
+        return (x @ q) ** 2 + x @ sd[f"quadratic_layers.{i}.weight"].T + sd[f"quadratic_layers.{i}.bias"]
+
+    z = quad(0)  # no activation on the first layer
+    z = F.celu(z @ sd["convex_layers.0.weight"].T + quad(1))
+    z = F.celu(z @ sd["convex_layers.1.weight"].T + quad(2))
+    return (z @ sd["final_layer.weight"].T).squeeze(-1) + 0.5 * STRONG_CONVEXITY * (x**2).sum(-1)
+
+
+class W2BenchPair:
+    """One benchmark pair ``P -> Q`` in dimension ``dim`` (build it with :func:`load_pair`).
+
+    Attributes (float32 tensors unless stated):
+        dim: the dimension ``d`` (int).
+        centers ``(3, d)``, maps ``(3, d, d)``: Mix3's components ``N(C_k, σ² A_k A_kᵀ)``.
+        m ``(d,)``, s (float): the standardisation of ``T*``.
+        source_var, target_var (floats): the metric's ``Var(P)``, ``Var(Q)`` (``tr Cov``, ddof 0).
+        target_mean ``(d,)``: the metric's ``E[Q]``.
+        linear_W ``(d, d)``, linear_b ``(d,)`` (and ``linear_W_inv``, ``linear_b_inv``): the
+            benchmark's linear baseline, the Gaussian (Bures) OT map between the moment-matched
+            Gaussians of ``P`` and ``Q`` (and back).
+        constants (str): ``"stored"`` (from the constants file) or ``"estimated"`` (re-estimated).
+    """
+
+    def __init__(self, dim: int, potentials: list[dict], constants: dict, source: str):
+        self.dim = dim
+        self._sds = potentials
+        self.centers = torch.as_tensor(constants["centers"], dtype=torch.float32)
+        self.maps = torch.as_tensor(constants["maps"], dtype=torch.float32)
+        self.m = torch.as_tensor(constants["m"], dtype=torch.float32)
+        self.s = float(constants["s"])
+        self.source_var = float(constants["P_var"])
+        self.target_var = float(constants["Q_var"])
+        self.target_mean = torch.as_tensor(constants["Q_mean"], dtype=torch.float32)
+        self.linear_W = torch.as_tensor(constants["lin_W"], dtype=torch.float32)
+        self.linear_b = torch.as_tensor(constants["lin_b"], dtype=torch.float32)
+        self.linear_W_inv = torch.as_tensor(constants["lin_W_inv"], dtype=torch.float32)
+        self.linear_b_inv = torch.as_tensor(constants["lin_b_inv"], dtype=torch.float32)
+        self.constants = source
+
+    def __repr__(self) -> str:
+        return (f"W2BenchPair(dim={self.dim}, Var(P)={self.source_var:.4g}, Var(Q)={self.target_var:.4g}, "
+                f"s={self.s:.6g}, constants={self.constants!r})")
+
+    # ----------------------------------------------------------------- sampling
+    def _check_x(self, x: torch.Tensor) -> torch.Tensor:
+        if not torch.is_tensor(x) or x.ndim != 2 or x.shape[1] != self.dim:
+            shape = tuple(x.shape) if torch.is_tensor(x) else type(x).__name__
+            raise ValueError(f"expected x of shape (n, {self.dim}) (batch-first row vectors), got {shape}")
+        return x.to(torch.float32)
+
+    def _mix(self, k: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
+        x = torch.empty_like(z)
+        for j in range(N_COMPONENTS):
+            idx = k == j
+            x[idx] = SIGMA * (z[idx] @ self.maps[j].T) + self.centers[j]
+        return x
+
+    def sample_source(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
+        """``n`` samples of ``P`` ``(n, d)``: ``k ~ U{0,1,2}``, ``z ~ N(0, I)``, ``x = σ A_k z + C_k``.
+
+        All random numbers come from ``generator`` (torch's global one when ``None``).
+        """
+        n = int(n)
+        k = torch.randint(0, N_COMPONENTS, (n,), generator=generator)
+        z = torch.randn(n, self.dim, generator=generator)
+        return self._mix(k, z)
+
+    def sample_target(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
+        """``n`` samples of ``Q = T*♯P`` ``(n, d)`` (fresh source samples pushed by ``T*``)."""
+        return self.true_map(self.sample_source(n, generator))
+
+    def reference_sample(self, n: int = 4096, seed: int = 2024) -> torch.Tensor:
+        """The original code's draw of ``n`` samples after ``np.random.seed(seed)`` and
+        ``torch.manual_seed(seed)``: blocks of at most 1024 rows, ``randint`` (NumPy) then ``randn``
+        (torch) per block. With the defaults this is the README's ``eval4096`` set (Table A). It
+        uses its own generators and leaves the global ones untouched."""
+        rs = np.random.RandomState(seed)
+        g = torch.Generator().manual_seed(seed)
+        out, left = [], int(n)
+        while left > 0:
+            b = min(1024, left)
+            k = torch.from_numpy(rs.randint(0, N_COMPONENTS, size=b))
+            out.append(self._mix(k, torch.randn(b, self.dim, generator=g)))
+            left -= b
+        return torch.cat(out)
+
+    # ----------------------------------------------------------------- the map
+    def _psi_sum(self, x: torch.Tensor) -> torch.Tensor:
+        return sum(_icnn_potential(sd, x) for sd in self._sds)
+
+    def potential(self, x: torch.Tensor) -> torch.Tensor:
+        """The benchmark potential ``ψ*(x) = (ψ_v1(x) + ψ_v2(x) − m·x) / s``: ``(n, d) -> (n,)``."""
+        x = self._check_x(x)
+        return (self._psi_sum(x) - x @ self.m) / self.s
+
+    def true_map(self, x: torch.Tensor, chunk: int = 65536) -> torch.Tensor:
+        """The ground-truth OT map ``T*(x) = (G(x) − m) / s`` with ``G = ∇(ψ_v1 + ψ_v2)`` by autograd.
+
+        ``(n, d) -> (n, d)``, float32, detached (no gradient flows back to ``x``). Works under
+        ``torch.no_grad()``. Rows are processed ``chunk`` at a time.
+        """
+        x = self._check_x(x)
+        outs = []
+        with torch.enable_grad():
+            for xc in x.detach().split(chunk):
+                xc = xc.clone().requires_grad_(True)
+                (g,) = torch.autograd.grad(self._psi_sum(xc).sum(), xc)
+                outs.append((g - self.m) / self.s)
+        return torch.cat(outs) if outs else x.new_zeros(0, self.dim)
+
+    __call__ = true_map
+
+    def linear_map(self, x: torch.Tensor) -> torch.Tensor:
+        """The benchmark's linear baseline ``x ↦ x W + b`` (``W`` symmetric): ``(n, d) -> (n, d)``."""
+        return self._check_x(x) @ self.linear_W + self.linear_b
+
+    def linear_inverse_map(self, x: torch.Tensor) -> torch.Tensor:
+        """The linear baseline of the inverse direction ``Q -> P``: ``(n, d) -> (n, d)``."""
+        return self._check_x(x) @ self.linear_W_inv + self.linear_b_inv
+
+    # ----------------------------------------------------------------- metrics
+    def l2_uvp(self, T_hat, x: torch.Tensor) -> float:
+        """``100 · mean ‖T̂(x) − T*(x)‖² / Var(Q)`` over the rows of ``x`` (percent).
+
+        ``T_hat``: a callable ``(n, d) -> (n, d)`` (called under ``torch.no_grad()``) or precomputed
+        values ``(n, d)``. ``Var(Q)`` is the stored metric constant :attr:`target_var`.
+        """
+        from .metrics import l2_uvp
+        x = self._check_x(x)
+        return l2_uvp(T_hat, self.true_map(x), x, self.target_var)
+
+    def cosine(self, T_hat, x: torch.Tensor, cost: float | None = None) -> float:
+        """Cosine similarity of the displacements ``T̂(x) − x`` and ``T*(x) − x``.
+
+        ``E⟨T*(x) − x, T̂(x) − x⟩ / sqrt(2·cost · E‖T̂(x) − x‖²)`` with
+        ``cost = ½ E‖x − T*(x)‖²`` (``= W2²/2``). The original estimates ``cost`` on a separate
+        1024-sample draw; by default it is estimated here on ``x`` itself, which keeps the value in
+        ``[−1, 1]``. 1 means the displacements point the same way (the lengths do not count).
+        """
+        x = self._check_x(x)
+        if callable(T_hat):
+            with torch.no_grad():
+                T_hat = T_hat(x)
+        y = self.true_map(x)
+        if cost is None:
+            cost = 0.5 * float(((y - x) ** 2).sum(1).mean())
+        num = float(((y - x) * (T_hat - x)).sum(1).mean())
+        return num / math.sqrt(2 * cost * float(((T_hat - x) ** 2).sum(1).mean()))
+
+
+def _estimate_constants(dim: int, sds: list[dict], centers: np.ndarray, maps: np.ndarray) -> dict:
+    """Re-estimate ``m``, ``s``, the metric constants and the linear baseline from ``2**14``
+    samples each (seeded torch generator), the way the original computes them."""
+    from .distributions import gaussian_ot_map
+    pair = W2BenchPair(dim, sds, dict(centers=centers, maps=maps, m=np.zeros(dim, np.float32), s=1.0,
+                                      P_var=1.0, Q_var=1.0, Q_mean=np.zeros(dim, np.float32),
+                                      lin_W=np.eye(dim, dtype=np.float32), lin_b=np.zeros(dim, np.float32),
+                                      lin_W_inv=np.eye(dim, dtype=np.float32),
+                                      lin_b_inv=np.zeros(dim, np.float32)), "estimated")
+    g = torch.Generator().manual_seed(0)
+    n = 2**14
+    X = pair.sample_source(n, g)
+    G = pair.true_map(pair.sample_source(n, g))  # m = 0, s = 1: the raw gradient ∇ψ_sum
+    m = G.mean(0)
+    s = float(G.var(0, unbiased=False).sum().div(dim).sqrt())
+    pair.m, pair.s = m, s
+    Y = pair.true_map(pair.sample_source(n, g))
+    cov = lambda Z: torch.from_numpy(np.cov(Z.double().numpy().T).reshape(dim, dim))
+    mp, mq = torch.zeros(dim, dtype=torch.float64), Y.double().mean(0)
+    W, b = gaussian_ot_map(mp, cov(X), mq, cov(Y))
+    Wi, bi = gaussian_ot_map(mq, cov(Y), mp, cov(X))
+    return dict(centers=centers, maps=maps, m=m.numpy(), s=s,
+                P_var=float(X.var(0, unbiased=False).sum()), Q_var=float(Y.var(0, unbiased=False).sum()),
+                Q_mean=mq.float().numpy(), lin_W=W.float().numpy(), lin_b=b.float().numpy(),
+                lin_W_inv=Wi.float().numpy(), lin_b_inv=bi.float().numpy())
+
+
+def load_pair(dim: int, root=None, download: bool = True) -> W2BenchPair:
+    """Load the benchmark pair Mix3 -> Q in dimension ``dim``.
+
+    Args:
+        dim: the dimension ``d`` (the paper's pairs: 2, 4, ..., 256; any ``d`` whose files are
+            present under ``root`` with the same layout works).
+        root: the ``w2bench`` folder, holding ``Mix3toMix10/{d}_v1.pt``, ``{d}_v2.pt`` and
+            ``reference/mix3tomix10_d{d}_constants.npz``. Default: ``$MGN_DATA/w2bench``, else the
+            user cache folder (``platformdirs.user_cache_dir("mgn_utils")/w2bench``).
+        download: fetch missing checkpoints from the benchmark repository (commit
+            :data:`REPOSITORY_COMMIT`, SHA-256 checked against :data:`CHECKPOINT_SHA256`).
+
+    Checkpoints are read with ``torch.load(..., weights_only=True)``; files whose hash is listed
+    are checked. Mix3's parameters are regenerated from the seed and, when the constants file is
+    present, must equal the stored ones exactly. Without the constants file, ``m``, ``s``, the
+    metric constants and the linear baseline are re-estimated (with a warning).
+
+    Raises:
+        FileNotFoundError: a checkpoint is missing and cannot be downloaded; the message names
+            the file, where it was expected, and how to fix it (set ``MGN_DATA``).
+        ValueError: a bad ``dim``, a corrupted file, or regenerated parameters that differ from
+            the stored ones.
+    """
+    if isinstance(dim, bool) or not isinstance(dim, (int, np.integer)) or dim < 1:
+        raise ValueError(f"dim must be a positive int, got {dim!r}")
+    dim = int(dim)
+    root = _resolve_root(root)
+    sds = []
+    for v in ("v1", "v2"):
+        path = _checkpoint(root, dim, v, download)
+        sd = torch.load(path, map_location="cpu", weights_only=True)
+        sds.append({k: t.to(torch.float32) for k, t in sd.items()})
+    if sds[0]["quadratic_layers.0.weight"].shape[1] != dim:
+        raise ValueError(f"{root}/Mix3toMix10/{dim}_v1.pt holds a potential of dimension "
+                         f"{sds[0]['quadratic_layers.0.weight'].shape[1]}, not {dim}")
+    centers, maps = mixture_parameters(dim)
+    cpath = root / "reference" / f"mix3tomix10_d{dim}_constants.npz"
+    if cpath.is_file():
+        _check_hash(cpath, CONSTANTS_SHA256.get(dim))
+        with np.load(cpath) as z:
+            constants = {k: z[k] for k in z.files}
+        if not (np.array_equal(constants["centers"], centers) and np.array_equal(constants["maps"], maps)):
+            raise ValueError(f"the Mix3 parameters regenerated from seed 0 differ from those stored in {cpath}; "
+                             "the NumPy legacy random stream or the float32 scaling has changed")
+        source = "stored"
+    else:
+        warnings.warn(f"{cpath} not found: re-estimating m, s, Var(P), Var(Q) and the linear baseline "
+                      "from 2**14 samples; T* then differs from the reference by about 0.01-0.03 "
+                      "L2-UVP points", stacklevel=2)
+        constants = _estimate_constants(dim, sds, centers, maps)
+        source = "estimated"
+    return W2BenchPair(dim, sds, constants, source)
