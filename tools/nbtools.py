@@ -3,7 +3,7 @@
     python tools/nbtools.py execute [NOTEBOOK ...]   run in the full profile, store outputs, stamp
     python tools/nbtools.py check                    fail if a chapter's stored outputs are stale
     python tools/nbtools.py sync-url                 rewrite every Colab setup cell from _config.yml
-    python tools/nbtools.py pages                    write book/results.md and book/status.md
+    python tools/nbtools.py pages                    write book/results.md, status.md, performance.md
 
 A stamp lives in ``metadata["mgn"]`` of each notebook: the SHA-256 of its code cells (the
 Colab setup cell excluded, since it only changes with the repository address), the profile,
@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import json
 import os
 import platform
 import re
@@ -220,8 +221,43 @@ def write_pages(paths) -> int:
         "each notebook's metadata. *Fresh* means the chapter's code has not changed since that run.\n",
         "| chapter | last run (UTC) | profile | device | torch | mgn_utils | duration (s) | fresh |",
         "| --- | --- | --- | --- | --- | --- | --- | --- |", *status]) + "\n")
-    print(f"pages: book/results.md ({len(rows)} results), book/status.md ({len(status)} chapters)")
+    write_performance(header, paths)
+    print(f"pages: book/results.md ({len(rows)} results), book/status.md ({len(status)} chapters), book/performance.md")
     return 0
+
+
+def write_performance(header: str, paths) -> None:
+    """book/performance.md: benchmark tables (benchmarks/results/*.json) and chapter run times."""
+    out = [header + "# Performance\n",
+           "Speed is measured by the scripts in `benchmarks/` as ratios of two methods timed side by side in "
+           "one process (interleaved, median of repeats), never by timing asserts in the tests. Each table says "
+           "the machine, the commit and the load it ran under.\n"]
+    for path in sorted((ROOT / "benchmarks" / "results").glob("logdet_*.json")):
+        data = json.loads(path.read_text())
+        m, t = data["machine"], data.get("target", {})
+        out += [f"## Log-determinant of the Jacobian: closed form vs autograd (`{path.name}`)\n",
+                f"Forward and backward of `model.logdet_jacobian(x).mean()` (closed form: matrix-determinant lemma "
+                f"when the hidden rank is below the dimension, else Cholesky of the closed-form Jacobian) against "
+                f"`slogdet(vmap(jacrev(model))(x))`, batch {data['rows'][0]['batch']}, {m['dtype']}, "
+                f"{m['threads']} thread(s) on {m['cpu_count']} CPU cores ({m['cpu_model']}, {m['device']}), "
+                f"torch {m['torch']}, commit {m['git_commit']}; load average {m['loadavg_start'][0]:.1f} at the start "
+                f"(absolute times are inflated by other work, ratios much less). Made by `python {path.parent.parent.name}/logdet.py`.\n",
+                "| model | d | hidden | rank | route | closed (ms) | autograd (ms) | speed-up | max abs. log-det difference |",
+                "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
+        for r in data["rows"]:
+            out.append(f"| {r['model']} | {r['dim']} | {r['hidden']} | {r['rank']} | {r['route']} | {r['closed_ms']:.1f} "
+                       f"| {r['autograd_ms']:.1f} | {r['ratio']:.1f}× | {r['max_abs_dlogdet']:.1e} |")
+        if t:
+            out.append(f"\nTarget (C-MGN, d = 784, hidden 256: at least 15× faster, log-det error at most 1e-8): "
+                       f"**{t['status']}**, {t['ratio']:.1f}× with error {t['max_abs_dlogdet']:.1e}.\n")
+    out += ["## Chapter run times\n",
+            "Wall time of the last full-profile run of each chapter (`make execute`), from the notebooks' stamps; "
+            "see {doc}`status` for the rest of the stamp.\n",
+            "| chapter | device | duration (s) |", "| --- | --- | --- |"]
+    for path in paths:
+        stamp = nbformat.read(path, as_version=4).metadata.get("mgn", {})
+        out.append(f"| {path.stem} | {_cell(stamp.get('device', '—'))} | {_fmt(stamp.get('duration_s'))} |")
+    (ROOT / "book" / "performance.md").write_text("\n".join(out) + "\n")
 
 
 def _select(names):
