@@ -4,8 +4,10 @@ Conventions: batch-first row vectors ``(B, d)``; every docstring states its cost
 (½‖x−y‖² or ‖x−y‖²) and whether it returns W2 or W2².
 """
 from . import autodiff, losses, metrics
+from . import solvers, w2bench
+from .solvers import ConvexPotential, fit_w2_minimax
 from .data import load_mnist, mnist_split
-from .distributions import Gaussian, GaussianMixture, gaussian_ot_map, gaussian_w2, sqrtm_psd
+from .distributions import Gaussian, GaussianMixture, ImageKDE, gaussian_ot_map, gaussian_w2, sqrtm_psd
 from .env import NotebookEnv, setup_notebook
 from .models import CMGN, ICGN, ICNN, MMGN, MLPMap, MonotoneGradientNet
 from .training import FitResult, fit
@@ -18,7 +20,8 @@ except Exception:  # not installed (e.g. imported from a source checkout)
     __version__ = "0+unknown"
 
 __all__ = [
-    "autodiff", "losses", "metrics", "load_mnist", "mnist_split", "Gaussian", "GaussianMixture", "gaussian_ot_map",
+    "autodiff", "losses", "metrics", "load_mnist", "mnist_split", "Gaussian", "GaussianMixture", "ImageKDE", "gaussian_ot_map",
     "gaussian_w2", "sqrtm_psd", "NotebookEnv", "setup_notebook", "CMGN", "MMGN",
     "MonotoneGradientNet", "ICNN", "ICGN", "MLPMap", "FitResult", "fit", "__version__",
 ]
+__all__ += ["solvers", "w2bench", "ConvexPotential", "fit_w2_minimax"]

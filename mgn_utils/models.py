@@ -411,8 +411,8 @@ class ICNN(nn.Module):
             δ_L = u_out ⊙ s(a_L),   δ_k = (U_kᵀ δ_{k+1}) ⊙ s(a_k),
             ∇φ(x) = w_out + Σ_k W_{k-1}ᵀ δ_k
 
-        which equals ``torch.func.grad(φ)`` (tested) at about half the cost of nesting
-        autograd in every training step.
+        which equals ``torch.func.grad(φ)`` (tested) without nesting an autograd transform
+        in every training step.
         """
         self._check_input(x)
         dact = ACTIVATIONS["softplus"][1]  # mirrors torch's softplus threshold (PITFALLS 7)

@@ -1,7 +1,7 @@
 """Record a reproduced number in a chapter, for the book's results page.
 
 ``record(...)`` shows a one-line summary under the cell and stores the same information in
-the cell's output (MIME type ``application/vnd.mgn.result+json``). ``tools/nbtools.py
+that output's metadata (key ``mgn_result``). ``tools/nbtools.py
 results`` collects these from the stored outputs of every chapter (made by a full run) and
 writes ``book/results.md``: the table is never typed by hand.
 """
@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import math
 
-__all__ = ["record", "RESULT_MIME", "verdict"]
+__all__ = ["record", "RESULT_KEY", "verdict"]
 
-RESULT_MIME = "application/vnd.mgn.result+json"
+RESULT_KEY = "mgn_result"
 
 
 def verdict(ours: float, source: float | None, better: str = "lower", rtol: float = 0.1) -> str:
@@ -64,7 +64,7 @@ def record(experiment: str, metric: str, ours: float, *, source: float | None = 
     try:
         from IPython.display import display
 
-        display({RESULT_MIME: entry, "text/plain": text}, raw=True)
+        display({"text/plain": text}, metadata={RESULT_KEY: entry}, raw=True)
     except ImportError:  # outside IPython
         print(text)
     return entry

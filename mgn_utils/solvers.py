@@ -23,6 +23,12 @@ from tqdm.auto import tqdm
 __all__ = ["fit_w2_minimax", "MinimaxResult", "PotentialMLP", "ConvexPotential", "affine_init", "sample_gaussian_map"]
 
 
+def _logcosh(z: torch.Tensor) -> torch.Tensor:
+    """Numerically stable ``log cosh z`` (convex, even, gradient ``tanh z``)."""
+    a = z.abs()
+    return a + F.softplus(-2 * a) - math.log(2.0)
+
+
 class PotentialMLP(nn.Module):
     """A scalar potential ``f: (B, d) -> (B,)`` that is *not* constrained to be convex::
 
@@ -33,7 +39,9 @@ class PotentialMLP(nn.Module):
     width ``hidden``, smooth ``activation``: ``"softplus"``, ``"celu"`` or ``"tanh"``) adds the
     non-linear part and starts small (last layer scaled by ``out_scale``). A smooth activation
     keeps ``∇f`` continuous, which the minimax solver relies on: the inner map is trained to
-    satisfy ``∇f(T(x)) = x``.
+    satisfy ``∇f(T(x)) = x``. Because ``f`` need not be convex, the maximiser of
+    ``⟨x, y⟩ − f(y)`` can jump as ``f`` changes, which a continuous monotone map (an MGN)
+    cannot follow; with an MGN map prefer :class:`ConvexPotential`.
     """
 
     def __init__(self, dim: int, hidden: int = 64, layers: int = 2, activation: str = "softplus",
@@ -86,11 +94,14 @@ class ConvexPotential(nn.Module):
     (set it with :meth:`set_quadratic`); the rest starts at about ``out_scale`` of it.
     """
 
-    def __init__(self, dim: int, hidden: int = 64, layers: int = 1, out_scale: float = 0.1):
+    def __init__(self, dim: int, hidden: int = 64, layers: int = 1, out_scale: float = 0.1,
+                 first: str = "softplus"):
         super().__init__()
         if dim < 1 or hidden < 1 or layers < 1:
             raise ValueError(f"dim, hidden and layers must be >= 1, got {dim}, {hidden}, {layers}")
-        self.dim, self.hidden, self.layers = dim, hidden, layers
+        if first not in ("softplus", "logcosh"):
+            raise ValueError(f"first must be 'softplus' or 'logcosh', got {first!r}")
+        self.dim, self.hidden, self.layers, self.first = dim, hidden, layers, first
         self.L = nn.Parameter(torch.eye(dim))
         self.c = nn.Parameter(torch.zeros(dim))
         self.W = nn.ParameterList(nn.Parameter(torch.randn(hidden, dim) / math.sqrt(dim)) for _ in range(layers))
@@ -103,7 +114,8 @@ class ConvexPotential(nn.Module):
     def forward(self, y: torch.Tensor) -> torch.Tensor:
         """``f(y)``: ``(B, d) -> (B,)``."""
         Ly = y @ self.L.T
-        z = F.softplus(y @ self.W[0].T + self.b[0])
+        z = y @ self.W[0].T + self.b[0]
+        z = F.softplus(z) if self.first == "softplus" else _logcosh(z)
         for l in range(1, self.layers):
             z = F.softplus(z @ self.U[l - 1].abs().T + y @ self.W[l].T + self.b[l])
         return 0.5 * (Ly**2).sum(-1) + y @ self.c + z @ self.a.abs()
@@ -150,7 +162,7 @@ class MinimaxResult:
     ``potential_losses``: the potential's loss ``E_q[f(y)] − E_p[f(T(x))]`` at each outer step;
     ``w2_half``: the running estimate of ``W2²/2`` (cost ``½‖x−y‖²``) at each outer step,
     ``½E‖x‖² + ½E‖y‖² − E_q f(y) − E_p[⟨x, T(x)⟩ − f(T(x))]`` on that step's batches;
-    ``history``: ``(step, dict)`` pairs returned by the ``callback``; ``seconds``: wall time
+    ``history``: ``(step, value)`` pairs from the ``callback``; ``seconds``: wall time
     of training (callbacks excluded).
     """
 
@@ -212,8 +224,9 @@ def fit_w2_minimax(T: nn.Module, potential: nn.Module, sample_p, sample_q, steps
         lr_map, lr_potential, betas: Adam settings; both learning rates decay with a cosine
             schedule from their value to ``lr_final`` times it over the ``steps``.
         seed: seeds the ``torch.Generator`` handed to the samplers.
-        callback: ``callback(step, T, potential) -> dict`` called every ``callback_every`` outer
-            steps and at the end (not timed); its results go to ``history``.
+        callback: ``callback(step, T, potential) -> value`` (any value, e.g. a float or a dict)
+            called every ``callback_every`` outer steps and at the end (not timed); the
+            ``(step, value)`` pairs go to ``history``.
     Returns a :class:`MinimaxResult`.
     Raises ``FloatingPointError`` when a loss becomes NaN or infinite.
     """

@@ -37,6 +37,7 @@ def _default_device(model):
 
 def fit(model: torch.nn.Module, loss_fn, steps: int, lr: float = 1e-3, *, optimizer: str = "adam",
         weight_decay: float = 0.0, clip_grad_norm: float | None = None, seed: int = 0,
+        lr_final: float | None = None,
         checkpoint: str | os.PathLike | None = None, checkpoint_every: int | None = None,
         resume: bool = False, progress: bool = True, desc: str | None = None) -> FitResult:
     """Minimise ``loss_fn`` over ``model``'s parameters for ``steps`` optimiser steps.
@@ -48,6 +49,10 @@ def fit(model: torch.nn.Module, loss_fn, steps: int, lr: float = 1e-3, *, optimi
             seeded with ``seed``: that is what makes runs reproducible and resumable.
         steps: total number of steps (a resumed run continues up to this number).
         lr, optimizer, weight_decay: ``"adam"``, ``"adamw"`` or ``"sgd"`` and its settings.
+        lr_final: if set, the learning rate decays exponentially from ``lr`` at step 0 to
+            ``lr_final`` at the last step ``steps - 1``: ``lr_t = lr (lr_final / lr)^(t / (steps - 1))``
+            (the schedule GradNetOT uses). It depends only on the step index and ``steps``, so
+            a resumed run follows the same schedule as an uninterrupted one.
         clip_grad_norm: if set, clip the global gradient norm to this value.
         checkpoint: file to save the training state to (model, optimiser, generator,
             losses) every ``checkpoint_every`` steps and at the end.
@@ -62,6 +67,8 @@ def fit(model: torch.nn.Module, loss_fn, steps: int, lr: float = 1e-3, *, optimi
     opts = {"adam": torch.optim.Adam, "adamw": torch.optim.AdamW, "sgd": torch.optim.SGD}
     if optimizer not in opts:
         raise ValueError(f"optimizer must be one of {sorted(opts)}, got {optimizer!r}")
+    if lr_final is not None and not (lr_final > 0 and lr > 0):
+        raise ValueError(f"lr_final needs lr > 0 and lr_final > 0, got lr={lr}, lr_final={lr_final}")
     opt = opts[optimizer](model.parameters(), lr=lr, weight_decay=weight_decay)
     device = _default_device(model)
     gen = torch.Generator(device=device)
@@ -90,6 +97,10 @@ def fit(model: torch.nn.Module, loss_fn, steps: int, lr: float = 1e-3, *, optimi
     refresh = max(1, (steps - start) // 100)
     model.train()
     for step in bar:
+        if lr_final is not None:
+            lr_t = lr * (lr_final / lr) ** (step / max(steps - 1, 1))
+            for group in opt.param_groups:
+                group["lr"] = lr_t
         opt.zero_grad(set_to_none=True)
         loss = loss_fn(model, gen)
         value = float(loss.detach())

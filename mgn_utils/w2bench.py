@@ -198,6 +198,7 @@ class W2BenchPair:
 
     Attributes (float32 tensors unless stated):
         dim: the dimension ``d`` (int).
+        state_dicts: the two potentials ``ψ_v1``, ``ψ_v2`` (the checkpoints' state dicts).
         centers ``(3, d)``, maps ``(3, d, d)``: Mix3's components ``N(C_k, σ² A_k A_kᵀ)``.
         m ``(d,)``, s (float): the standardisation of ``T*``.
         source_var, target_var (floats): the metric's ``Var(P)``, ``Var(Q)`` (``tr Cov``, ddof 0).
@@ -210,7 +211,7 @@ class W2BenchPair:
 
     def __init__(self, dim: int, potentials: list[dict], constants: dict, source: str):
         self.dim = dim
-        self._sds = potentials
+        self.state_dicts = potentials  # the two checkpoints, float32 tensors
         self.centers = torch.as_tensor(constants["centers"], dtype=torch.float32)
         self.maps = torch.as_tensor(constants["maps"], dtype=torch.float32)
         self.m = torch.as_tensor(constants["m"], dtype=torch.float32)
@@ -273,7 +274,7 @@ class W2BenchPair:
 
     # ----------------------------------------------------------------- the map
     def _psi_sum(self, x: torch.Tensor) -> torch.Tensor:
-        return sum(_icnn_potential(sd, x) for sd in self._sds)
+        return sum(_icnn_potential(sd, x) for sd in self.state_dicts)
 
     def potential(self, x: torch.Tensor) -> torch.Tensor:
         """The benchmark potential ``ψ*(x) = (ψ_v1(x) + ψ_v2(x) − m·x) / s``: ``(n, d) -> (n,)``."""

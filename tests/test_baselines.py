@@ -50,6 +50,8 @@ def test_icnn_jacobian_is_hessian_symmetric_psd(seed):
     fd = torch.stack([(model.potential(x + eps * e[i]) - model.potential(x - eps * e[i])) / (2 * eps)
                       for i in range(3)], 1)
     assert torch.allclose(model(x), fd, atol=1e-7)
+    auto = torch.func.grad(lambda y: model.potential(y).sum())(x)  # the hand-written backward
+    assert torch.allclose(model(x), auto, rtol=1e-12, atol=1e-14)
 
 
 def test_icnn_forward_backpropagates_to_parameters():

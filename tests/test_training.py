@@ -36,3 +36,52 @@ def test_resume_equals_uninterrupted(tmp_path):
 def test_nan_loss_raises():
     with pytest.raises(FloatingPointError, match="step 0"):
         fit(CMGN(2, 2), lambda m, g: m(torch.zeros(1, 2)).sum() * float("nan"), steps=3, progress=False)
+
+
+class _Scalar(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.p = torch.nn.Parameter(torch.zeros(()))
+
+
+def test_lr_final_exponential_schedule():
+    # loss = p has gradient 1, so plain SGD moves p by exactly -lr_t at step t
+    steps, lr, lr_final = 11, 1e-1, 1e-3
+    m = _Scalar()
+    fit(m, lambda model, gen: model.p * 1.0, steps=steps, lr=lr, lr_final=lr_final, optimizer="sgd",
+        progress=False)
+    expected = -sum(lr * (lr_final / lr) ** (t / (steps - 1)) for t in range(steps))
+    assert abs(m.p.item() - expected) < 1e-6
+    with pytest.raises(ValueError, match="lr_final"):
+        fit(_Scalar(), lambda model, gen: model.p, steps=2, lr=1e-2, lr_final=0.0, progress=False)
+
+
+def test_lr_final_resume_equals_uninterrupted(tmp_path):
+    torch.manual_seed(0)
+    a = CMGN(2, 8)
+    init = {k: v.clone() for k, v in a.state_dict().items()}
+    full = fit(a, loss_fn, steps=20, lr=1e-2, lr_final=1e-4, seed=5, progress=False)
+
+    class Stop(Exception):
+        pass
+
+    calls = {"n": 0}
+
+    def interrupted(model, gen):
+        calls["n"] += 1
+        if calls["n"] > 8:
+            raise Stop
+        return loss_fn(model, gen)
+
+    ck = tmp_path / "sched.pt"
+    b = CMGN(2, 8)
+    b.load_state_dict(init)
+    with pytest.raises(Stop):
+        fit(b, interrupted, steps=20, lr=1e-2, lr_final=1e-4, seed=5, progress=False,
+            checkpoint=ck, checkpoint_every=8)
+    c = CMGN(2, 8)
+    res = fit(c, loss_fn, steps=20, lr=1e-2, lr_final=1e-4, seed=5, progress=False,
+              checkpoint=ck, resume=True)
+    assert res.steps == 12 and res.losses == full.losses
+    for p, q in zip(a.parameters(), c.parameters()):
+        assert torch.equal(p, q)

@@ -106,6 +106,8 @@ def check(paths) -> int:
             problems.append(f"{name}: code changed since its stored outputs were made (run `make execute CHAPTER={name[:2]}`)")
         if stamp.get("profile") != "full":
             problems.append(f"{name}: stored outputs come from profile {stamp.get('profile')!r}, not 'full'")
+        if any(OLD_RESULT_MIME in o.get("data", {}) for c in code for o in c.get("outputs", [])):
+            problems.append(f"{name}: results stored in the old output format (run `make execute CHAPTER={name[:2]}`)")
         unrun = [i for i, c in enumerate(code) if c is not cells[0] and c.source.strip() and c.execution_count is None]
         if unrun:
             problems.append(f"{name}: code cells without stored outputs: {unrun[:5]}")
@@ -160,7 +162,8 @@ def execute(paths, timeout: int) -> int:
     return 0
 
 
-RESULT_MIME = "application/vnd.mgn.result+json"
+RESULT_KEY = "mgn_result"  # output metadata written by mgn_utils.report.record
+OLD_RESULT_MIME = "application/vnd.mgn.result+json"  # the first format, still read
 
 
 def _title(nb) -> str:
@@ -195,7 +198,7 @@ def write_pages(paths) -> int:
                       f"| {_fmt(stamp.get('duration_s'))} | {'yes' if fresh else '**no**'} |")
         for cell in nb.cells:
             for out in cell.get("outputs", []) if cell.cell_type == "code" else []:
-                entry = out.get("data", {}).get(RESULT_MIME)
+                entry = out.get("metadata", {}).get(RESULT_KEY) or out.get("data", {}).get(OLD_RESULT_MIME)
                 if entry:
                     metric = entry["metric"] + (f" ({entry['definition']})" if entry.get("definition") else "")
                     source = _fmt(entry.get("source")) + (f" ({entry['source_ref']})" if entry.get("source_ref") else "")

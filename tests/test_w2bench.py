@@ -1,0 +1,136 @@
+"""The Wasserstein-2 benchmark loader against the numbers of shared/data/w2bench/README.md."""
+import io
+import json
+import os
+import shutil
+import urllib.error
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from mgn_utils import w2bench
+
+ROOT = Path(os.environ.get("MGN_DATA", "")) / "w2bench"
+HAVE_DATA = (ROOT / "Mix3toMix10" / "2_v1.pt").is_file()
+needs_data = pytest.mark.skipif(not HAVE_DATA, reason=f"benchmark data not found at {ROOT} "
+                                "(set MGN_DATA to a folder that contains w2bench/)")
+DIMS = (2, 4, 8, 16, 32, 64)
+
+
+def reference():
+    return json.loads((ROOT / "reference" / "reference_stats.json").read_text())
+
+
+@needs_data
+@pytest.mark.parametrize("d", DIMS)
+def test_regenerated_mixture_equals_stored_exactly(d):
+    centers, maps = w2bench.mixture_parameters(d)
+    with np.load(ROOT / "reference" / f"mix3tomix10_d{d}_constants.npz") as z:
+        assert np.array_equal(centers, z["centers"]) and np.array_equal(maps, z["maps"])
+    assert np.allclose(np.sort(np.unique(centers)), [-1.0998534, 0.0, 1.0998534])  # README §1, step 3
+    assert np.allclose(np.linalg.norm(maps, axis=2), 1 / 0.9092121, rtol=1e-5)
+
+
+@needs_data
+@pytest.mark.parametrize("d", (2, 4, 8, 16))
+def test_table_a_identity_and_linear_on_the_reference_sample(d):
+    """The original's eval4096 draw (seed 2024): Table A to about 4 decimals."""
+    ref = reference()[str(d)]
+    pair = w2bench.load_pair(d, root=ROOT)
+    assert pair.constants == "stored" and pair.target_var == pytest.approx(ref["Q_var_metric"], rel=1e-12)
+    X = pair.reference_sample(4096, seed=2024)
+    assert pair.l2_uvp(lambda x: x, X) == pytest.approx(ref["uvp_identity_fwd"], abs=1e-3)
+    assert pair.l2_uvp(pair.linear_map, X) == pytest.approx(ref["uvp_linear_fwd"], abs=1e-3)
+    assert pair.cosine(pair.linear_map, X, cost=ref["cost_1024"]) == pytest.approx(ref["cos_linear_fwd"], abs=1e-3)
+    Y = pair.true_map(X)
+    assert 0.5 * float(((X - Y) ** 2).sum(1).mean()) == pytest.approx(ref["half_sq_dist"], rel=1e-4)
+    Yinv = pair.linear_inverse_map(Y)
+    assert 100 * float(((Yinv - X) ** 2).sum(1).mean()) / pair.source_var == pytest.approx(ref["uvp_linear_inv"], abs=1e-3)
+
+
+@needs_data
+@pytest.mark.parametrize("d", (4, 32))
+def test_table_b_on_fresh_samples_within_noise(d):
+    """A fresh draw of n samples lands within 5 standard errors of the 2^17-sample estimates."""
+    ref = reference()[str(d)]
+    pair = w2bench.load_pair(d, root=ROOT)
+    n = 2**13
+    X = pair.sample_source(n, torch.Generator().manual_seed(11))
+    scale = np.sqrt(ref["big_N"] / n)
+    assert abs(pair.l2_uvp(lambda x: x, X) - ref["big_uvp_identity_fwd"]) < 5 * scale * ref["big_uvp_identity_fwd_se"]
+    assert abs(pair.l2_uvp(pair.linear_map, X) - ref["big_uvp_linear_fwd"]) < 5 * scale * ref["big_uvp_linear_fwd_se"]
+    assert float((X**2).sum(1).mean()) == pytest.approx(d, rel=0.05)  # E‖x‖² = d by construction
+
+
+@needs_data
+def test_true_map_is_the_gradient_of_the_potential_and_monotone():
+    pair = w2bench.load_pair(4, root=ROOT)
+    x = pair.sample_source(64, torch.Generator().manual_seed(0)).requires_grad_(True)
+    (g,) = torch.autograd.grad(pair.potential(x).sum(), x)
+    with torch.no_grad():
+        y = pair.true_map(x)
+    assert torch.allclose(g, y, atol=1e-5) and not y.requires_grad
+    x2 = pair.sample_source(64, torch.Generator().manual_seed(1))
+    assert bool((((pair.true_map(x2) - y) * (x2 - x.detach())).sum(1) >= -1e-5).all())  # monotone
+
+
+@needs_data
+def test_estimated_constants_without_the_reference_file(tmp_path):
+    (tmp_path / "Mix3toMix10").mkdir()
+    for v in ("v1", "v2"):
+        shutil.copy(ROOT / "Mix3toMix10" / f"8_{v}.pt", tmp_path / "Mix3toMix10")
+    with pytest.warns(UserWarning, match="re-estimating"):
+        est = w2bench.load_pair(8, root=tmp_path)
+    ref = w2bench.load_pair(8, root=ROOT)
+    assert est.constants == "estimated"
+    X = ref.sample_source(4096, torch.Generator().manual_seed(3))
+    assert ref.l2_uvp(est.true_map, X) < 0.1  # README: 0.007 to 0.03 points
+    assert est.s == pytest.approx(ref.s, rel=0.01)
+
+
+def test_missing_folder_offline_names_the_file_and_the_fix(tmp_path, monkeypatch):
+    with pytest.raises(FileNotFoundError, match=r"2_v1\.pt.*MGN_DATA"):
+        w2bench.load_pair(2, root=tmp_path / "nowhere", download=False)
+
+    def offline(*args, **kwargs):
+        raise urllib.error.URLError("no network")
+    monkeypatch.setattr(w2bench.urllib.request, "urlopen", offline)
+    with pytest.raises(FileNotFoundError) as err:
+        w2bench.load_pair(2, root=tmp_path / "nowhere")
+    msg = str(err.value)
+    assert "2_v1.pt" in msg and str(tmp_path / "nowhere") in msg and "MGN_DATA" in msg
+    assert not list((tmp_path / "nowhere").rglob("*.part"))  # no partial file left behind
+    with pytest.raises(FileNotFoundError, match="can be downloaded"):
+        w2bench.load_pair(3, root=tmp_path / "nowhere")  # no pinned hash for d = 3
+    with pytest.raises(ValueError, match="positive int"):
+        w2bench.load_pair(0, root=tmp_path)
+
+
+def test_default_root_follows_mgn_data(tmp_path, monkeypatch):
+    monkeypatch.setenv("MGN_DATA", str(tmp_path))
+    with pytest.raises(FileNotFoundError, match=str(tmp_path / "w2bench" / "Mix3toMix10")):
+        w2bench.load_pair(2, download=False)
+
+
+@needs_data
+def test_download_checks_the_pinned_hash(tmp_path, monkeypatch):
+    good = {f"2_{v}.pt": (ROOT / "Mix3toMix10" / f"2_{v}.pt").read_bytes() for v in ("v1", "v2")}
+    urls = []
+
+    def serve(url, timeout=None):
+        urls.append(url)
+        return io.BytesIO(good[url.rsplit("/", 1)[1]])
+    monkeypatch.setattr(w2bench.urllib.request, "urlopen", serve)
+    with pytest.warns(UserWarning, match="re-estimating"):
+        pair = w2bench.load_pair(2, root=tmp_path)  # no constants file here: estimated
+    assert pair.constants == "estimated"
+    assert all(w2bench.REPOSITORY_COMMIT in u for u in urls) and len(urls) == 2
+    assert (tmp_path / "Mix3toMix10" / "2_v1.pt").read_bytes() == good["2_v1.pt"]
+
+    bad = tmp_path / "bad"
+    monkeypatch.setattr(w2bench.urllib.request, "urlopen", lambda url, timeout=None: io.BytesIO(b"not a checkpoint"))
+    with pytest.raises(FileNotFoundError, match="sha256"):
+        w2bench.load_pair(2, root=bad)
+    assert not (bad / "Mix3toMix10" / "2_v1.pt").exists()
