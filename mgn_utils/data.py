@@ -43,8 +43,9 @@ def _resolve_root(root) -> Path:
     return Path(root).expanduser().resolve()
 
 
-def _md5(path: Path) -> str:
-    h = hashlib.md5()
+def file_hash(path: Path, algorithm: str = "md5") -> str:
+    """Hex digest of a file read in 1 MiB chunks (``algorithm``: any ``hashlib`` name)."""
+    h = hashlib.new(algorithm)
     with open(path, "rb") as f:
         for chunk in iter(lambda: f.read(1 << 20), b""):
             h.update(chunk)
@@ -68,7 +69,7 @@ def _download(path: Path, md5: str) -> None:
                         urllib.request.urlopen(url, timeout=_TIMEOUT_S) as resp:
                     for chunk in iter(lambda: resp.read(1 << 16), b""):
                         out.write(chunk)
-                found = _md5(Path(tmp))
+                found = file_hash(Path(tmp))
                 if found != md5:
                     raise ValueError(f"md5 {found} != expected {md5}")
                 os.replace(tmp, path)
@@ -86,7 +87,7 @@ def _download(path: Path, md5: str) -> None:
 @functools.lru_cache(maxsize=8)
 def _read_idx(path: str, mtime_ns: int, size: int, md5: str, magic: int) -> np.ndarray:
     """MD5-check and parse one gzipped idx file (cached per path, mtime and size)."""
-    found = _md5(Path(path))
+    found = file_hash(Path(path))
     if found != md5:
         raise ValueError(
             f"MNIST file {path} is corrupted: expected md5 {md5}, found md5 {found}. "

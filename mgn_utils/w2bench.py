@@ -26,7 +26,6 @@ used here.
 """
 from __future__ import annotations
 
-import hashlib
 import math
 import os
 import tempfile
@@ -37,6 +36,8 @@ from pathlib import Path
 import numpy as np
 import torch
 from torch.nn import functional as F
+
+from .data import file_hash
 
 __all__ = ["W2BenchPair", "load_pair", "mixture_parameters", "SIGMA", "STRONG_CONVEXITY",
            "REPOSITORY_COMMIT", "CHECKPOINT_SHA256", "CONSTANTS_SHA256", "PAPER_DIMS"]
@@ -94,11 +95,7 @@ def _resolve_root(root) -> Path:
 
 
 def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
+    return file_hash(path, "sha256")
 
 
 def _check_hash(path: Path, expected: str | None) -> None:
