@@ -136,18 +136,30 @@ def sample_gaussian_map(x: torch.Tensor, y: torch.Tensor):
     return A.to(x.dtype), b.to(x.dtype)
 
 
-def affine_init(T: nn.Module, A: torch.Tensor, b: torch.Tensor, x: torch.Tensor) -> nn.Module:
-    """Start an MGN (``CMGN`` / ``MMGN``) close to the affine map ``x ↦ x A + b``.
+def affine_init(T: nn.Module, A: torch.Tensor, b: torch.Tensor, x: torch.Tensor,
+                n_jacobian: int = 512) -> nn.Module:
+    """Start a map with a PSD linear term (``CMGN``, ``MMGN``, or any module with parameters
+    ``V`` and ``b_out`` (or ``a``) used as ``(VᵀV + εI) x + bias``) close to ``x ↦ x A + b``.
 
-    Sets ``V = (A − εI)^{1/2}`` so the network's linear part ``VᵀV + εI`` equals ``A``, then shifts
-    the output bias so that the mean of ``T(x) − (x A + b)`` over the sample ``x`` ``(n, d)`` is
-    zero. The non-linear part (small at initialisation) is left as it is. ``A`` must be symmetric
-    positive definite with eigenvalues above ``ε``.
+    The non-linear part of the network is left as it is, but its *average* Jacobian ``M`` over the
+    first ``n_jacobian`` rows of the sample ``x`` ``(n, d)`` (by autograd) is compensated: ``V`` is
+    set so that ``VᵀV + εI = A − M`` (eigenvalues of ``A − M`` below ``0.05·λ_min(A)`` are raised
+    to that floor, so ``V`` stays well conditioned), then the bias is shifted so that the mean of
+    ``T(x) − (x A + b)`` over ``x`` is zero. The map then agrees with the affine map to first order
+    on average over the data. ``A`` must be symmetric positive definite ``(d, d)``, ``b`` ``(d,)``.
     """
+    from .autodiff import jacobian
     from .distributions import sqrtm_psd
+    eye = torch.eye(A.shape[0], dtype=A.dtype, device=A.device)
+    J = jacobian(T, x[:n_jacobian].to(T.V.dtype)).detach().mean(0).to(A.dtype)
     with torch.no_grad():
-        eye = torch.eye(A.shape[0], dtype=A.dtype, device=A.device)
-        T.V.copy_(sqrtm_psd(A - T.eps * eye).to(T.V))
+        lin = (T.V.T @ T.V).to(A.dtype) + T.eps * eye
+        C = A - (J - lin)
+        C = (C + C.T) / 2
+        evals, evecs = torch.linalg.eigh(C)
+        floor = 0.05 * float(torch.linalg.eigvalsh(A).min())
+        C = evecs @ torch.diag(evals.clamp_min(floor)) @ evecs.T
+        T.V.copy_(sqrtm_psd(C - T.eps * eye).to(T.V))
         bias = T.b_out if hasattr(T, "b_out") else T.a
         shift = (x @ A + b - T(x)).mean(0)
         bias.add_(shift.to(bias))
