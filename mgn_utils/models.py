@@ -91,16 +91,22 @@ class MonotoneGradientNet(nn.Module):
     Subclasses implement ``forward``, ``jacobian``, ``hidden_rank`` and ``_lowrank_gram``.
     """
 
-    def __init__(self, dim: int, eps: float = 1e-6):
+    def __init__(self, dim: int, eps: float = 1e-6, v_rank: int | None = None):
         super().__init__()
         if not isinstance(dim, int) or dim < 1:
             raise ValueError(f"dim must be a positive int, got {dim!r}")
         if eps < 0:
             raise ValueError(f"eps must be >= 0, got {eps}")
+        if v_rank is not None and (not isinstance(v_rank, int) or not 1 <= v_rank <= dim):
+            raise ValueError(f"v_rank must be None (full, V is (d, d)) or an int in 1..{dim}, got {v_rank!r}")
         self.dim = dim
         self.eps = float(eps)
-        self.V = nn.Parameter(torch.empty(dim, dim))
-        nn.init.orthogonal_(self.V)  # VᵀV = I at init: well conditioned (see PITFALLS 3)
+        # V is (r, d): VᵀV has rank <= r. r = d (default) starts at VᵀV = I, well conditioned
+        # (see PITFALLS 3); r < d starts at an orthogonal projection and saves (d - r) d
+        # parameters (784-D images), but A = VᵀV + εI is then nearly singular: fine for
+        # sample-based losses, not for the log-det.
+        self.V = nn.Parameter(torch.empty(v_rank or dim, dim))
+        nn.init.orthogonal_(self.V)
 
     # -- helpers -----------------------------------------------------------------------
     def linear_part(self) -> torch.Tensor:
@@ -178,11 +184,13 @@ class CMGN(MonotoneGradientNet):
         eps: the ``ε`` of ``εI`` (strict monotonicity; kept tiny).
         w_scale: ``W`` is drawn from ``N(0, (w_scale/√h)²)`` so the map starts near the
             identity (see PITFALLS 4); ``V`` starts orthogonal so ``VᵀV = I``.
+        v_rank: number of rows ``r`` of ``V`` (default ``d``). ``r < d`` gives a low-rank
+            ``VᵀV`` and ``(d − r) d`` fewer parameters; the Jacobian stays symmetric PSD.
     """
 
     def __init__(self, dim: int, hidden: int, layers: int = 3, activation: str = "softplus",
-                 eps: float = 1e-6, w_scale: float = 0.3):
-        super().__init__(dim, eps)
+                 eps: float = 1e-6, w_scale: float = 0.3, v_rank: int | None = None):
+        super().__init__(dim, eps, v_rank)
         if hidden < 1 or layers < 1:
             raise ValueError(f"hidden and layers must be >= 1, got hidden={hidden}, layers={layers}")
         if activation not in ACTIVATIONS:
@@ -253,11 +261,12 @@ class MMGN(MonotoneGradientNet):
         eps: the ``ε`` of ``εI``.
         w_scale: ``W_k`` drawn from ``N(0, w_scale²/h)``; default ``(0.1/(K d))^{1/4}``, which
             starts the map near the identity for unit-scale inputs. ``V`` starts orthogonal.
+        v_rank: number of rows ``r`` of ``V`` (default ``d``), as in :class:`CMGN`.
     """
 
     def __init__(self, dim: int, hidden: int, modules: int = 4, eps: float = 1e-6,
-                 w_scale: float | None = None):
-        super().__init__(dim, eps)
+                 w_scale: float | None = None, v_rank: int | None = None):
+        super().__init__(dim, eps, v_rank)
         if hidden < 1 or modules < 1:
             raise ValueError(f"hidden and modules must be >= 1, got hidden={hidden}, modules={modules}")
         self.hidden, self.modules_count = hidden, modules

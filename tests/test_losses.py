@@ -151,3 +151,13 @@ def test_bad_samples_rejected():
         losses.sinkhorn_divergence(torch.zeros(3), torch.zeros(3, 1))
     with pytest.raises(ValueError, match=r"\(n, 2\)"):
         losses.sinkhorn_divergence(torch.zeros(3, 2), torch.zeros(3, 1))
+
+
+def test_sqdist_gram_form_matches_broadcast_in_high_dimension():
+    from mgn_utils.losses import _GRAM_DIM, _sqdist
+    g = torch.Generator().manual_seed(0)
+    x = torch.rand(7, _GRAM_DIM + 5, generator=g, dtype=torch.float64)
+    y = torch.rand(9, _GRAM_DIM + 5, generator=g, dtype=torch.float64)
+    ref = ((x[:, None] - y[None]) ** 2).sum(-1)
+    assert torch.allclose(_sqdist(x, y), ref, rtol=1e-12, atol=1e-10)
+    assert (_sqdist(x, x).diagonal() >= 0).all()

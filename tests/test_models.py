@@ -20,12 +20,19 @@ def relerr(a, b):
     return ((a - b).abs().max() / b.abs().max().clamp_min(1e-300)).item()
 
 
+def _rank(d, frac):
+    """None (full ``V``) for frac = 0, else a rank in 1..d."""
+    return None if frac == 0 else max(1, min(d, round(frac * d)))
+
+
 models = st.one_of(
-    st.builds(lambda d, h, L, act, s: randomize(CMGN(d, h, layers=L, activation=act).double(), seed=s),
+    st.builds(lambda d, h, L, act, r, s: randomize(CMGN(d, h, layers=L, activation=act,
+                                                        v_rank=_rank(d, r)).double(), seed=s),
               st.integers(1, 6), st.integers(1, 8), st.integers(1, 4), st.sampled_from(sorted(ACTIVATIONS)),
+              st.sampled_from([0, 0.3, 1.0]), st.integers(0, 10**6)),
+    st.builds(lambda d, h, K, r, s: randomize(MMGN(d, h, modules=K, v_rank=_rank(d, r)).double(), seed=s),
+              st.integers(1, 6), st.integers(1, 6), st.integers(1, 3), st.sampled_from([0, 0.5]),
               st.integers(0, 10**6)),
-    st.builds(lambda d, h, K, s: randomize(MMGN(d, h, modules=K).double(), seed=s),
-              st.integers(1, 6), st.integers(1, 6), st.integers(1, 3), st.integers(0, 10**6)),
 )
 
 
@@ -112,3 +119,14 @@ def test_bad_constructor_arguments():
         MMGN(2, 0)
     with pytest.raises(ValueError, match="method"):
         CMGN(2, 3).logdet_jacobian(torch.zeros(1, 2), method="lu")
+
+
+@pytest.mark.parametrize("cls", [CMGN, MMGN])
+def test_low_rank_v(cls):
+    model = cls(10, 4, v_rank=3)
+    assert model.V.shape == (3, 10)
+    A = model.linear_part()
+    assert torch.linalg.matrix_rank(A - model.eps * torch.eye(10)) == 3  # orthogonal projection at init
+    for bad in (0, 11, 2.5):
+        with pytest.raises(ValueError, match="v_rank"):
+            cls(10, 4, v_rank=bad)
