@@ -93,25 +93,28 @@ def _fetch(url: str, dest: Path) -> None:
             os.remove(tmp)
 
 
-def find_checkpoint(name: str, config: dict, root=None, url: str | None = "auto") -> tuple[Path, dict]:
+def find_checkpoint(name: str, config: dict, root=None, url: str | None = "auto",
+                    folder: str = "") -> tuple[Path, dict]:
     """Return ``(path, entry)`` of the checkpoint ``name`` whose config equals ``config``.
 
-    Verifies the file's SHA-256 against the manifest. When the local folder has no manifest,
-    downloads manifest and file from ``url`` (a folder URL ending in ``/``; ``"auto"``:
-    :func:`remote_url`; ``None``: never download).
-    Raises :class:`CheckpointError` saying what is missing or different.
+    The checkpoint folder is ``checkpoint_root(root) / folder``. Verifies the file's SHA-256
+    against the manifest. When that folder has no manifest, downloads manifest and file from
+    ``url`` (a folder URL ending in ``/``; ``"auto"``: :func:`remote_url` + ``folder``;
+    ``None``: never download). Raises :class:`CheckpointError` saying what is missing or different.
     """
-    root = checkpoint_root(root)
+    root = checkpoint_root(root) / folder
     manifest = _read_manifest(root)
     if url == "auto":
-        url = remote_url() if not manifest else None
+        base = remote_url() if not manifest else None
+        url = base + (folder.strip("/") + "/" if folder.strip("/") else "") if base else None
     if not manifest and url:
         import platformdirs
-        root = Path(platformdirs.user_cache_dir("mgn_utils")) / "checkpoints"
+        local = root
+        root = Path(platformdirs.user_cache_dir("mgn_utils")) / "checkpoints" / folder
         try:
             _fetch(url + MANIFEST, root / MANIFEST)
         except Exception as e:
-            raise CheckpointError(f"no {MANIFEST} in {checkpoint_root()} and downloading {url}{MANIFEST} "
+            raise CheckpointError(f"no {MANIFEST} in {local} and downloading {url}{MANIFEST} "
                                   f"failed ({type(e).__name__}: {e}); retrain with RETRAIN = True") from None
         manifest = _read_manifest(root)
     if name not in manifest:
@@ -124,8 +127,8 @@ def find_checkpoint(name: str, config: dict, root=None, url: str | None = "auto"
         raise CheckpointError(f"checkpoint {name!r} was trained with a different config (differs in {diff}); "
                               f"retrain with RETRAIN = True")
     path = root / entry["file"]
-    if not path.exists() and url:
-        try:
+    if url and not (path.exists() and file_hash(path, "sha256") == entry["sha256"]):
+        try:  # missing, or a stale copy from another commit in the cache: fetch it
             _fetch(url + entry["file"], path)
         except Exception as e:
             raise CheckpointError(f"downloading {url}{entry['file']} failed ({type(e).__name__}: {e})") from None
@@ -138,9 +141,11 @@ def find_checkpoint(name: str, config: dict, root=None, url: str | None = "auto"
     return path, entry
 
 
-def load_checkpoint(model: torch.nn.Module, name: str, config: dict, root=None, url: str | None = "auto") -> dict:
-    """Load the matching checkpoint into ``model`` (cast to the model's dtype); return its manifest entry."""
-    path, entry = find_checkpoint(name, config, root, url)
+def load_checkpoint(model: torch.nn.Module, name: str, config: dict, root=None, url: str | None = "auto",
+                    folder: str = "") -> dict:
+    """Load the matching checkpoint into ``model`` (cast to the model's dtype); return its manifest entry.
+    Arguments as in :func:`find_checkpoint`."""
+    path, entry = find_checkpoint(name, config, root, url, folder)
     state = torch.load(path, map_location="cpu", weights_only=True)
     ref = model.state_dict()
     model.load_state_dict({k: v.to(dtype=ref[k].dtype, device=ref[k].device) for k, v in state.items()})
@@ -157,8 +162,9 @@ def _git_commit() -> str:
 
 
 def save_checkpoint(model: torch.nn.Module, name: str, config: dict, metrics: dict | None = None, *,
-                    root=None, duration_s: float | None = None, dtype: torch.dtype = torch.float32) -> dict:
-    """Save ``model.state_dict()`` as ``NAME.pt`` (floating tensors cast to ``dtype``) and
+                    root=None, folder: str = "", duration_s: float | None = None,
+                    dtype: torch.dtype = torch.float32) -> dict:
+    """Save ``model.state_dict()`` as ``checkpoint_root(root)/folder/NAME.pt`` (floating tensors cast to ``dtype``) and
     write its manifest entry (sha256, config, metrics, git commit, device, torch version,
     duration). Returns the entry. ``float16`` halves the size; the model's own weights are
     then rounded in place to the stored values, so a freshly trained model and one loaded
@@ -166,7 +172,7 @@ def save_checkpoint(model: torch.nn.Module, name: str, config: dict, metrics: di
     """
     if not name.replace("-", "").replace("_", "").isalnum():
         raise ValueError(f"name must contain only letters, digits, '-' and '_', got {name!r}")
-    root = checkpoint_root(root)
+    root = checkpoint_root(root) / folder
     root.mkdir(parents=True, exist_ok=True)
     state = {k: (v.detach().to("cpu", dtype) if v.is_floating_point() else v.detach().cpu())
              for k, v in model.state_dict().items()}

@@ -72,3 +72,17 @@ def test_remote_url_from_pip_direct_url(monkeypatch):
     monkeypatch.setattr("importlib.metadata.distribution",
                         lambda name: Dist('{"url": "file:///src", "dir_info": {"editable": true}}'))
     assert ck.remote_url() is None
+
+
+def test_folder_and_download_from_url(tmp_path, monkeypatch):
+    """A checkpoint in a sub-folder, served from a 'remote' folder URL (file://) into the cache."""
+    remote = tmp_path / "remote"
+    model = CMGN(3, 2)
+    save_checkpoint(model, "toy", CONFIG, root=remote, folder="sub")
+    monkeypatch.setattr("platformdirs.user_cache_dir", lambda *a, **k: str(tmp_path / "cache"))
+    other = CMGN(3, 2)
+    entry = load_checkpoint(other, "toy", CONFIG, root=tmp_path / "empty", folder="sub",
+                            url=(remote / "sub").as_uri() + "/")
+    assert (tmp_path / "cache" / "checkpoints" / "sub" / "toy.pt").exists()
+    x = torch.randn(2, 3)
+    assert torch.equal(model(x), other(x)) and entry["file"] == "toy.pt"
