@@ -6,13 +6,7 @@ import torch
 from mgn_utils import autodiff
 from mgn_utils.models import ICGN, ICNN, MLPMap
 
-
-def randomize(model, std=0.7, seed=0):
-    g = torch.Generator().manual_seed(seed)
-    with torch.no_grad():
-        for p in model.parameters():
-            p.copy_(torch.randn(p.shape, generator=g, dtype=p.dtype) * std)
-    return model
+from helpers import randomize
 
 
 def n_params(model):

@@ -6,18 +6,7 @@ from hypothesis import given, settings, strategies as st
 from mgn_utils import autodiff
 from mgn_utils.models import ACTIVATIONS, CMGN, MMGN
 
-
-def randomize(model, std=0.7, seed=0):
-    """Random parameters far from the near-identity init, so every term matters."""
-    g = torch.Generator().manual_seed(seed)
-    with torch.no_grad():
-        for p in model.parameters():
-            p.copy_(torch.randn(p.shape, generator=g, dtype=p.dtype) * std)
-    return model
-
-
-def relerr(a, b):
-    return ((a - b).abs().max() / b.abs().max().clamp_min(1e-300)).item()
+from helpers import randomize, relerr
 
 
 def _rank(d, frac):

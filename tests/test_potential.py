@@ -6,19 +6,9 @@ import torch
 from mgn_utils.models import CMGN, MMGN
 from mgn_utils.potential import line_integral_potential
 
+from helpers import randomize, relerr
+
 DT = torch.float64
-
-
-def randomize(model, std=0.7, seed=0):
-    g = torch.Generator().manual_seed(seed)
-    with torch.no_grad():
-        for p in model.parameters():
-            p.copy_(torch.randn(p.shape, generator=g, dtype=p.dtype) * std)
-    return model
-
-
-def relerr(a, b):
-    return ((a - b).abs().max() / b.abs().max()).item()
 
 
 @pytest.mark.parametrize("n_nodes", [1, 2, 8])
