@@ -268,6 +268,18 @@ def write_performance(header: str, paths) -> None:
         if t:
             out.append(f"\nTarget (C-MGN, d = 784, hidden 256: at least 15× faster, log-det error at most 1e-8): "
                        f"**{t['status']}**, {t['ratio']:.1f}× with error {t['max_abs_dlogdet']:.1e}.\n")
+    for path in sorted((ROOT / "benchmarks" / "results").glob("training_*.json")):
+        data = json.loads(path.read_text())
+        m = data["machine"]
+        out += [f"## Training steps per second (`{path.name}`)\n",
+                f"One optimiser step (forward, backward, Adam) of the kind each chapter trains, at its sizes, timed "
+                f"round-robin in one process and reported as the median: {m['threads']} thread(s) on {m['cpu_count']} "
+                f"CPU cores ({m['cpu_model']}, {m['device']}), torch {m['torch']}, commit {m['git_commit']}; load "
+                f"average {m['loadavg_start'][0]:.1f} at the start. Made by `python benchmarks/training_speed.py`.\n",
+                "| chapter | training step | ms per step | steps per second |", "| --- | --- | --- | --- |"]
+        for r in data["rows"]:
+            out.append(f"| {r['chapter']} | {_cell(r['case'])} | {r['ms_per_step']:.1f} | {r['steps_per_s']:.1f} |")
+        out.append("")
     out += ["## Chapter run times\n",
             "Wall time of the last full-profile run of each chapter (`make execute`), from the notebooks' stamps; "
             "see {doc}`status` for the rest of the stamp.\n",
