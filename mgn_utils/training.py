@@ -37,7 +37,7 @@ def _default_device(model):
 
 def fit(model: torch.nn.Module, loss_fn, steps: int, lr: float = 1e-3, *, optimizer: str = "adam",
         weight_decay: float = 0.0, clip_grad_norm: float | None = None, seed: int = 0,
-        lr_final: float | None = None,
+        lr_final: float | None = None, betas: tuple[float, float] | None = None,
         checkpoint: str | os.PathLike | None = None, checkpoint_every: int | None = None,
         resume: bool = False, progress: bool = True, desc: str | None = None) -> FitResult:
     """Minimise ``loss_fn`` over ``model``'s parameters for ``steps`` optimiser steps.
@@ -53,6 +53,9 @@ def fit(model: torch.nn.Module, loss_fn, steps: int, lr: float = 1e-3, *, optimi
             ``lr_final`` at the last step ``steps - 1``: ``lr_t = lr (lr_final / lr)^(t / (steps - 1))``
             (the schedule GradNetOT uses). It depends only on the step index and ``steps``, so
             a resumed run follows the same schedule as an uninterrupted one.
+        betas: Adam's ``(beta1, beta2)`` (``"adam"``/``"adamw"`` only); ``None`` keeps torch's
+            default ``(0.9, 0.999)``. A smaller ``beta2`` (e.g. 0.99) lets the step size grow
+            back sooner when the gradients shrink during training.
         clip_grad_norm: if set, clip the global gradient norm to this value.
         checkpoint: file to save the training state to (model, optimiser, generator,
             losses) every ``checkpoint_every`` steps and at the end.
@@ -69,7 +72,15 @@ def fit(model: torch.nn.Module, loss_fn, steps: int, lr: float = 1e-3, *, optimi
         raise ValueError(f"optimizer must be one of {sorted(opts)}, got {optimizer!r}")
     if lr_final is not None and not (lr_final > 0 and lr > 0):
         raise ValueError(f"lr_final needs lr > 0 and lr_final > 0, got lr={lr}, lr_final={lr_final}")
-    opt = opts[optimizer](model.parameters(), lr=lr, weight_decay=weight_decay)
+    kwargs = {}
+    if betas is not None:
+        if optimizer == "sgd":
+            raise ValueError("betas apply to 'adam' and 'adamw' only")
+        b1, b2 = betas
+        if not (0 <= b1 < 1 and 0 <= b2 < 1):
+            raise ValueError(f"betas must lie in [0, 1), got {betas}")
+        kwargs["betas"] = (float(b1), float(b2))
+    opt = opts[optimizer](model.parameters(), lr=lr, weight_decay=weight_decay, **kwargs)
     device = _default_device(model)
     gen = torch.Generator(device=device)
     gen.manual_seed(seed)

@@ -85,3 +85,27 @@ def test_lr_final_resume_equals_uninterrupted(tmp_path):
     assert res.steps == 12 and res.losses == full.losses
     for p, q in zip(a.parameters(), c.parameters()):
         assert torch.equal(p, q)
+
+
+def test_betas_match_torch_adam():
+    # fit(..., betas=...) takes the same steps as torch.optim.Adam with those betas
+    def quad(model, gen):
+        return (model.p - 3.0) ** 2 * torch.rand((), generator=gen)
+
+    a = _Scalar()
+    fit(a, quad, steps=25, lr=1e-1, betas=(0.8, 0.9), seed=2, progress=False)
+    b = _Scalar()
+    opt = torch.optim.Adam(b.parameters(), lr=1e-1, betas=(0.8, 0.9))
+    gen = torch.Generator().manual_seed(2)
+    for _ in range(25):
+        opt.zero_grad()
+        quad(b, gen).backward()
+        opt.step()
+    assert torch.equal(a.p.detach(), b.p.detach())
+    c = _Scalar()
+    fit(c, quad, steps=25, lr=1e-1, seed=2, progress=False)  # default betas differ
+    assert not torch.equal(a.p.detach(), c.p.detach())
+    with pytest.raises(ValueError, match="betas"):
+        fit(_Scalar(), quad, steps=2, lr=1e-2, optimizer="sgd", betas=(0.9, 0.99), progress=False)
+    with pytest.raises(ValueError, match="betas"):
+        fit(_Scalar(), quad, steps=2, lr=1e-2, betas=(0.9, 1.0), progress=False)
