@@ -4,6 +4,7 @@
     python tools/nbtools.py check                    fail if a chapter's stored outputs are stale
     python tools/nbtools.py sync-url                 rewrite every Colab setup cell from _config.yml
     python tools/nbtools.py pages                    write book/results.md, status.md, performance.md
+    python tools/nbtools.py smoke-times              time every chapter in the smoke profile (benchmarks/results)
 
 A stamp lives in ``metadata["mgn"]`` of each notebook: the SHA-256 of its code cells (the
 Colab setup cell excluded, since it only changes with the repository address), the profile,
@@ -162,6 +163,29 @@ def execute(paths, timeout: int) -> int:
     return 0
 
 
+def smoke_times(paths, out: Path) -> int:
+    """Run each chapter in the smoke profile (outputs discarded) and store the wall times as JSON."""
+    import torch
+    from nbclient import NotebookClient
+
+    os.environ["MGN_PROFILE"] = "smoke"
+    load0 = os.getloadavg()
+    rows = []
+    for path in paths:
+        nb = nbformat.read(path, as_version=4)
+        t0 = time.perf_counter()
+        NotebookClient(nb, timeout=600, kernel_name="python3",
+                       resources={"metadata": {"path": str(path.parent)}}).execute()
+        seconds = time.perf_counter() - t0
+        rows.append({"chapter": path.stem, "smoke_s": round(seconds, 1)})
+        print(f"{path.stem}: smoke profile in {seconds:.1f} s", flush=True)
+    machine = {"cpu_count": os.cpu_count(), "platform": platform.platform(), "torch": torch.__version__,
+               "omp_num_threads": os.environ.get("OMP_NUM_THREADS", "unset"), "loadavg_start": load0,
+               "measured_at": datetime.now(timezone.utc).isoformat(timespec="seconds")}
+    out.write_text(json.dumps({"machine": machine, "rows": rows}, indent=1) + "\n")
+    return 0
+
+
 RESULT_KEY = "mgn_result"  # output metadata written by mgn_utils.report.record
 OLD_RESULT_MIME = "application/vnd.mgn.result+json"  # the first format, still read
 
@@ -283,10 +307,20 @@ def write_performance(header: str, paths) -> None:
     out += ["## Chapter run times\n",
             "Wall time of the last full-profile run of each chapter (`make execute`), from the notebooks' stamps; "
             "see {doc}`status` for the rest of the stamp.\n",
-            "| chapter | device | duration (s) |", "| --- | --- | --- |"]
+            "| chapter | device | full profile (s) | smoke profile (s) |", "| --- | --- | --- | --- |"]
+    smoke_file = ROOT / "benchmarks" / "results" / "smoke_cpu.json"
+    smoke = json.loads(smoke_file.read_text()) if smoke_file.exists() else {"rows": [], "machine": {}}
+    smoke_s = {r["chapter"]: r["smoke_s"] for r in smoke["rows"]}
     for path in paths:
         stamp = nbformat.read(path, as_version=4).metadata.get("mgn", {})
-        out.append(f"| {path.stem} | {_cell(stamp.get('device', '—'))} | {_fmt(stamp.get('duration_s'))} |")
+        out.append(f"| {path.stem} | {_cell(stamp.get('device', '—'))} | {_fmt(stamp.get('duration_s'))} "
+                   f"| {_fmt(smoke_s.get(path.stem))} |")
+    if smoke["rows"]:
+        m = smoke["machine"]
+        out.append(f"\nSmoke times: `python tools/nbtools.py smoke-times` on {m['cpu_count']} CPU cores, "
+                   f"OMP_NUM_THREADS={m['omp_num_threads']}, load average {m['loadavg_start'][0]:.1f} at the start, "
+                   f"{m['measured_at']}; one notebook at a time (CI runs them on two workers). No GPU was available "
+                   f"for these runs.")
     (ROOT / "book" / "performance.md").write_text("\n".join(out) + "\n")
 
 
@@ -308,7 +342,7 @@ def _select(names):
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("command", choices=["execute", "check", "sync-url", "pages"])
+    ap.add_argument("command", choices=["execute", "check", "sync-url", "pages", "smoke-times"])
     ap.add_argument("notebooks", nargs="*", help="paths or chapter numbers (default: all chapters)")
     ap.add_argument("--timeout", type=int, default=3600, help="per-cell timeout in seconds (execute)")
     args = ap.parse_args(argv)
@@ -318,6 +352,8 @@ def main(argv=None) -> int:
         return 1
     if args.command == "execute":
         return execute(paths, args.timeout)
+    if args.command == "smoke-times":
+        return smoke_times(paths, ROOT / "benchmarks" / "results" / "smoke_cpu.json")
     if args.command == "sync-url":
         return sync_url(paths)
     if args.command == "pages":
