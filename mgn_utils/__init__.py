@@ -5,7 +5,7 @@ Conventions: batch-first row vectors ``(B, d)``; every docstring states its cost
 """
 from . import autodiff, losses, metrics
 from . import checkpoints, solvers, w2bench
-from .solvers import ConvexPotential, fit_w2_minimax
+from .solvers import ConvexPotential, QuadraticConvexPotential, fit_w2_minimax
 from .data import load_mnist, mnist_split
 from .distributions import Gaussian, GaussianMixture, ImageKDE, gaussian_ot_map, gaussian_w2, sqrtm_psd
 from .env import NotebookEnv, setup_notebook
@@ -24,4 +24,4 @@ __all__ = [
     "gaussian_w2", "sqrtm_psd", "NotebookEnv", "setup_notebook", "CMGN", "MMGN",
     "MonotoneGradientNet", "ICNN", "ICGN", "MLPMap", "FitResult", "fit", "__version__",
 ]
-__all__ += ["checkpoints", "solvers", "w2bench", "ConvexPotential", "fit_w2_minimax"]
+__all__ += ["checkpoints", "solvers", "w2bench", "ConvexPotential", "QuadraticConvexPotential", "fit_w2_minimax"]

@@ -84,3 +84,24 @@ def test_affine_init_and_sample_gaussian_map():
     J = autodiff.jacobian(T, x[:512]).mean(0)
     assert torch.allclose(J, A, atol=1e-4)
     assert torch.allclose((T(x[:512]) - (x[:512] @ A + b)).mean(0), torch.zeros(3), atol=1e-4)
+
+
+def test_quadratic_convex_potential_is_convex_and_starts_at_its_quadratic():
+    torch.manual_seed(0)
+    f = solvers.QuadraticConvexPotential(3, hidden=8, layers=3).double()
+    with torch.no_grad():  # random signs: convexity must hold through the absolute values
+        for p in [*f.U, f.a]:
+            p.copy_(torch.randn_like(p))
+    y = torch.randn(64, 3, dtype=torch.double) * 2
+    H = autodiff.hessian(f, y)
+    assert H.shape == (64, 3, 3)
+    assert torch.linalg.eigvalsh((H + H.transpose(1, 2)) / 2).min() > -1e-9
+    g = solvers.QuadraticConvexPotential(2, hidden=4, layers=2)
+    A = torch.tensor([[2.0, 0.5], [0.5, 1.0]])
+    g.set_quadratic(A, torch.tensor([1.0, -1.0]))
+    with torch.no_grad():
+        g.a.zero_()
+    x = torch.randn(10, 2)
+    assert torch.allclose(g(x), 0.5 * ((x @ A) * x).sum(1) + x @ torch.tensor([1.0, -1.0]), atol=1e-5)
+    with pytest.raises(ValueError, match="hidden"):
+        solvers.QuadraticConvexPotential(2, hidden=0)
