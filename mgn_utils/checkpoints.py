@@ -24,13 +24,11 @@ import datetime as _dt
 import json
 import os
 import subprocess
-import tempfile
-import urllib.request
 from pathlib import Path
 
 import torch
 
-from .data import file_hash
+from .data import fetch_file, file_hash
 
 __all__ = ["CheckpointError", "checkpoint_root", "remote_url", "find_checkpoint", "load_checkpoint", "save_checkpoint"]
 
@@ -80,19 +78,6 @@ def _read_manifest(root: Path) -> dict:
         return json.load(f)
 
 
-def _fetch(url: str, dest: Path) -> None:
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=dest.name + ".", suffix=".part", dir=dest.parent)
-    try:
-        with os.fdopen(fd, "wb") as out, urllib.request.urlopen(url, timeout=_TIMEOUT_S) as resp:
-            for chunk in iter(lambda: resp.read(1 << 16), b""):
-                out.write(chunk)
-        os.replace(tmp, dest)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-
-
 def find_checkpoint(name: str, config: dict, root=None, url: str | None = "auto",
                     folder: str = "") -> tuple[Path, dict]:
     """Return ``(path, entry)`` of the checkpoint ``name`` whose config equals ``config``.
@@ -112,7 +97,7 @@ def find_checkpoint(name: str, config: dict, root=None, url: str | None = "auto"
         local = root
         root = Path(platformdirs.user_cache_dir("mgn_utils")) / "checkpoints" / folder
         try:
-            _fetch(url + MANIFEST, root / MANIFEST)
+            fetch_file(url + MANIFEST, root / MANIFEST, timeout=_TIMEOUT_S)
         except Exception as e:
             raise CheckpointError(f"no {MANIFEST} in {local} and downloading {url}{MANIFEST} "
                                   f"failed ({type(e).__name__}: {e}); retrain with RETRAIN = True") from None
@@ -129,7 +114,7 @@ def find_checkpoint(name: str, config: dict, root=None, url: str | None = "auto"
     path = root / entry["file"]
     if url and not (path.exists() and file_hash(path, "sha256") == entry["sha256"]):
         try:  # missing, or a stale copy from another commit in the cache: fetch it
-            _fetch(url + entry["file"], path)
+            fetch_file(url + entry["file"], path, timeout=_TIMEOUT_S)
         except Exception as e:
             raise CheckpointError(f"downloading {url}{entry['file']} failed ({type(e).__name__}: {e})") from None
     if not path.exists():

@@ -52,9 +52,30 @@ def file_hash(path: Path, algorithm: str = "md5") -> str:
     return h.hexdigest()
 
 
+def fetch_file(url: str, path: Path, algorithm: str | None = None, expected: str | None = None,
+               timeout: float = _TIMEOUT_S) -> None:
+    """Download ``url`` into a temporary file next to ``path``, check its ``algorithm`` digest
+    against ``expected`` when given, then rename it atomically onto ``path``. On any failure
+    the temporary file is removed and the exception (network error, timeout, ``ValueError``
+    for a wrong digest) propagates; ``path`` is left untouched."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".part", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as out, urllib.request.urlopen(url, timeout=timeout) as resp:
+            for chunk in iter(lambda: resp.read(1 << 16), b""):
+                out.write(chunk)
+        if expected is not None:
+            found = file_hash(Path(tmp), algorithm)
+            if found != expected:
+                raise ValueError(f"{algorithm} {found} != expected {expected}")
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+
+
 def _download(path: Path, md5: str) -> None:
-    """Fetch ``path.name`` from the mirrors into a temporary file next to ``path``,
-    check its MD5, then rename it atomically onto ``path``."""
+    """Fetch ``path.name`` from the mirrors (the first that works), MD5-checked, onto ``path``."""
     errors = []
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -63,22 +84,11 @@ def _download(path: Path, md5: str) -> None:
     else:
         for mirror in MNIST_MIRRORS:
             url = mirror + path.name
-            fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".part", dir=path.parent)
             try:
-                with os.fdopen(fd, "wb") as out, \
-                        urllib.request.urlopen(url, timeout=_TIMEOUT_S) as resp:
-                    for chunk in iter(lambda: resp.read(1 << 16), b""):
-                        out.write(chunk)
-                found = file_hash(Path(tmp))
-                if found != md5:
-                    raise ValueError(f"md5 {found} != expected {md5}")
-                os.replace(tmp, path)
+                fetch_file(url, path, "md5", md5)
                 return
             except Exception as e:  # network errors, timeouts, bad content: try the next mirror
                 errors.append(f"{url}: {type(e).__name__}: {e}")
-            finally:
-                if os.path.exists(tmp):
-                    os.remove(tmp)
     raise FileNotFoundError(
         f"MNIST file {path.name!r} is missing: expected it at {path}, and downloading it "
         f"failed ({'; '.join(errors)}). " + _FIX.format(name=path.name))

@@ -28,8 +28,6 @@ from __future__ import annotations
 
 import math
 import os
-import tempfile
-import urllib.request
 import warnings
 from pathlib import Path
 
@@ -37,7 +35,7 @@ import numpy as np
 import torch
 from torch.nn import functional as F
 
-from .data import file_hash
+from .data import fetch_file, file_hash
 
 __all__ = ["W2BenchPair", "load_pair", "mixture_parameters", "SIGMA", "STRONG_CONVEXITY",
            "REPOSITORY_COMMIT", "CHECKPOINT_SHA256", "CONSTANTS_SHA256", "PAPER_DIMS"]
@@ -109,30 +107,20 @@ def _check_hash(path: Path, expected: str | None) -> None:
 
 
 def _download(path: Path, sha256: str) -> None:
-    """Fetch ``path.name`` from the pinned commit into a temporary file, check its SHA-256,
-    then rename it onto ``path``. Raises ``FileNotFoundError`` (with the reason) on failure."""
+    """Fetch ``path.name`` from the pinned commit, SHA-256-checked, onto ``path``.
+    Raises ``FileNotFoundError`` (with the reason) on failure."""
     url = _BASE_URL + path.name
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".part", dir=path.parent)
     except OSError as e:
         raise FileNotFoundError(f"w2bench checkpoint {path.name!r} is missing: expected it at {path}, "
                                 f"and the folder is not writable ({e}). " + _FIX) from None
     try:
-        with os.fdopen(fd, "wb") as out, urllib.request.urlopen(url, timeout=_TIMEOUT_S) as resp:
-            for chunk in iter(lambda: resp.read(1 << 16), b""):
-                out.write(chunk)
-        found = _sha256(Path(tmp))
-        if found != sha256:
-            raise ValueError(f"sha256 {found} != expected {sha256}")
-        os.replace(tmp, path)
+        fetch_file(url, path, "sha256", sha256, timeout=_TIMEOUT_S)
     except Exception as e:  # offline, timeout, bad content
         raise FileNotFoundError(f"w2bench checkpoint {path.name!r} is missing: expected it at {path}, "
                                 f"and downloading it from {url} failed ({type(e).__name__}: {e}). "
                                 + _FIX) from None
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
 
 
 def _checkpoint(root: Path, dim: int, version: str, download: bool) -> Path:

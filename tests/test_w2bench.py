@@ -4,6 +4,7 @@ import json
 import os
 import shutil
 import urllib.error
+import urllib.request
 from pathlib import Path
 
 import numpy as np
@@ -96,7 +97,7 @@ def test_missing_folder_offline_names_the_file_and_the_fix(tmp_path, monkeypatch
 
     def offline(*args, **kwargs):
         raise urllib.error.URLError("no network")
-    monkeypatch.setattr(w2bench.urllib.request, "urlopen", offline)
+    monkeypatch.setattr(urllib.request, "urlopen", offline)
     with pytest.raises(FileNotFoundError) as err:
         w2bench.load_pair(2, root=tmp_path / "nowhere")
     msg = str(err.value)
@@ -122,7 +123,7 @@ def test_download_checks_the_pinned_hash(tmp_path, monkeypatch):
     def serve(url, timeout=None):
         urls.append(url)
         return io.BytesIO(good[url.rsplit("/", 1)[1]])
-    monkeypatch.setattr(w2bench.urllib.request, "urlopen", serve)
+    monkeypatch.setattr(urllib.request, "urlopen", serve)
     with pytest.warns(UserWarning, match="re-estimating"):
         pair = w2bench.load_pair(2, root=tmp_path)  # no constants file here: estimated
     assert pair.constants == "estimated"
@@ -130,7 +131,7 @@ def test_download_checks_the_pinned_hash(tmp_path, monkeypatch):
     assert (tmp_path / "Mix3toMix10" / "2_v1.pt").read_bytes() == good["2_v1.pt"]
 
     bad = tmp_path / "bad"
-    monkeypatch.setattr(w2bench.urllib.request, "urlopen", lambda url, timeout=None: io.BytesIO(b"not a checkpoint"))
+    monkeypatch.setattr(urllib.request, "urlopen", lambda url, timeout=None: io.BytesIO(b"not a checkpoint"))
     with pytest.raises(FileNotFoundError, match="sha256"):
         w2bench.load_pair(2, root=bad)
     assert not (bad / "Mix3toMix10" / "2_v1.pt").exists()
