@@ -21,9 +21,7 @@ _T_PROCESS = time.perf_counter()
 import argparse
 import json
 import os
-import platform
 import statistics
-import subprocess
 import sys
 
 import torch
@@ -31,6 +29,7 @@ import torch
 torch.set_num_threads(1)  # PITFALLS 1 and 2: one thread, before any torch work
 
 import mgn_utils
+from logdet import machine_info  # noqa: E402  (benchmarks/ is on sys.path when run as a script)
 from mgn_utils import losses
 from mgn_utils.distributions import Gaussian
 
@@ -136,20 +135,10 @@ def main(argv=None) -> int:
         ms = 1000 * statistics.median(times[what])
         rows.append({"chapter": ch, "case": what, "ms_per_step": ms, "steps_per_s": 1000 / ms})
         print(f"ch {ch}  {ms:9.1f} ms/step  {1000 / ms:8.1f} steps/s  {what}")
-    try:
-        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
-    except OSError:
-        commit = "unknown"
-    cpu = "unknown"
-    if os.path.exists("/proc/cpuinfo"):
-        for line in open("/proc/cpuinfo"):
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    machine = {"cpu_model": cpu, "cpu_count": os.cpu_count(), "threads": torch.get_num_threads(),
-               "torch": torch.__version__, "python": platform.python_version(), "device": "cpu",
-               "git_commit": commit, "loadavg_start": load0, "loadavg_end": os.getloadavg(),
-               "seconds": round(time.perf_counter() - _T_PROCESS, 1)}
+    machine = machine_info()  # cpu, commit, versions, threads: the same record as logdet.py
+    machine.pop("dtype")  # the cases use float32 and float64, each says which
+    machine.update(loadavg_start=load0, loadavg_end=os.getloadavg(),
+                   seconds=round(time.perf_counter() - _T_PROCESS, 1))
     print(f"load average {load0[0]:.1f} -> {machine['loadavg_end'][0]:.1f}; {machine['seconds']} s in all")
     if args.out:
         with open(args.out, "w") as f:

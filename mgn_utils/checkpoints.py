@@ -78,6 +78,12 @@ def _read_manifest(root: Path) -> dict:
         return json.load(f)
 
 
+def _load_state(model: torch.nn.Module, state: dict) -> None:
+    """Load ``state`` into ``model``, each tensor cast to the dtype and device of the model's own."""
+    ref = model.state_dict()
+    model.load_state_dict({k: v.to(dtype=ref[k].dtype, device=ref[k].device) for k, v in state.items()})
+
+
 def find_checkpoint(name: str, config: dict, root=None, url: str | None = "auto",
                     folder: str = "") -> tuple[Path, dict]:
     """Return ``(path, entry)`` of the checkpoint ``name`` whose config equals ``config``.
@@ -132,8 +138,7 @@ def load_checkpoint(model: torch.nn.Module, name: str, config: dict, root=None, 
     Arguments as in :func:`find_checkpoint`."""
     path, entry = find_checkpoint(name, config, root, url, folder)
     state = torch.load(path, map_location="cpu", weights_only=True)
-    ref = model.state_dict()
-    model.load_state_dict({k: v.to(dtype=ref[k].dtype, device=ref[k].device) for k, v in state.items()})
+    _load_state(model, state)
     return entry
 
 
@@ -165,9 +170,7 @@ def save_checkpoint(model: torch.nn.Module, name: str, config: dict, metrics: di
     tmp = path.with_suffix(".pt.tmp")
     torch.save(state, tmp)
     os.replace(tmp, path)
-    ref = model.state_dict()
-    with torch.no_grad():
-        model.load_state_dict({k: v.to(dtype=ref[k].dtype, device=ref[k].device) for k, v in state.items()})
+    _load_state(model, state)  # the model now holds exactly the stored (possibly rounded) weights
     p = next(model.parameters(), None)
     device = str(p.device) if p is not None else "cpu"
     if device.startswith("cuda"):
