@@ -4,7 +4,7 @@ Conventions: batch-first row vectors ``(B, d)``; every docstring states its cost
 (½‖x−y‖² or ‖x−y‖²) and whether it returns W2 or W2².
 """
 from . import autodiff, losses, metrics
-from . import checkpoints, solvers, w2bench
+from . import checkpoints, morphing, solvers, w2bench
 from .solvers import ConvexPotential, QuadraticConvexPotential, fit_w2_minimax
 from .data import load_mnist, mnist_split
 from .distributions import Gaussian, GaussianMixture, ImageKDE, gaussian_ot_map, gaussian_w2, sqrtm_psd
@@ -24,4 +24,4 @@ __all__ = [
     "gaussian_w2", "sqrtm_psd", "NotebookEnv", "setup_notebook", "CMGN", "MMGN",
     "MonotoneGradientNet", "ICNN", "ICGN", "MLPMap", "FitResult", "fit", "__version__",
 ]
-__all__ += ["checkpoints", "solvers", "w2bench", "ConvexPotential", "QuadraticConvexPotential", "fit_w2_minimax"]
+__all__ += ["checkpoints", "morphing", "solvers", "w2bench", "ConvexPotential", "QuadraticConvexPotential", "fit_w2_minimax"]
