@@ -196,18 +196,6 @@ def sliced_w2(x: torch.Tensor, y: torch.Tensor, n_projections: int = 256, genera
 
 
 # ----------------------------------------------------------------------------- WGAN-GP
-class Critic(nn.Module):
-    """WGAN critic: a 3-layer MLP ``(B, d) -> (B,)`` with LeakyReLU (hidden 64 by default)."""
-
-    def __init__(self, dim: int, hidden: int = 64, slope: float = 0.2):
-        super().__init__()
-        self.net = nn.Sequential(nn.Linear(dim, hidden), nn.LeakyReLU(slope), nn.Linear(hidden, hidden),
-                                 nn.LeakyReLU(slope), nn.Linear(hidden, 1))
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.net(x).squeeze(-1)
-
-
 def gradient_penalty(critic, real: torch.Tensor, fake: torch.Tensor, generator=None) -> torch.Tensor:
     """WGAN-GP penalty ``E (‖∇critic(x̂)‖ − 1)²`` at random points ``x̂`` between ``real`` and ``fake`` (same shape)."""
     if real.shape != fake.shape:
@@ -233,3 +221,6 @@ def critic_step(critic, optimizer, real: torch.Tensor, fake: torch.Tensor, gp_we
     loss.backward()
     optimizer.step()
     return float(w.detach())
+
+
+from .models._critics import Critic  # noqa: E402  (re-exported: the critic of gradient_penalty)

@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from mgn_utils import CMGN
-from mgn_utils.checkpoints import CheckpointError, find_checkpoint, load_checkpoint, save_checkpoint
+from mgn_utils.course.checkpoints import CheckpointError, find_checkpoint, load_checkpoint, save_checkpoint
 
 CONFIG = {"hidden": 4, "layers": 2, "lr": 1e-3, "sizes": (1, 2)}
 
@@ -57,7 +57,7 @@ def test_offline_download_failure_is_clear(tmp_path, monkeypatch):
 
 
 def test_remote_url_from_pip_direct_url(monkeypatch):
-    import mgn_utils.checkpoints as ck
+    import mgn_utils.course.checkpoints as ck
 
     class Dist:
         def __init__(self, text):

@@ -11,8 +11,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from mgn_utils import data
-from mgn_utils.data import load_mnist, mnist_split
+from mgn_utils.datasets import _mnist as data
+from mgn_utils.datasets import load_mnist, mnist_split
 
 SHARED = Path(os.environ.get("MGN_DATA", Path(__file__).resolve().parents[1].parent / "shared" / "data"))
 RAW = SHARED / "MNIST" / "raw"

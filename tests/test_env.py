@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from mgn_utils.env import NotebookEnv, setup_notebook
+from mgn_utils.course.env import NotebookEnv, setup_notebook
 
 
 @pytest.fixture(autouse=True)
@@ -99,7 +99,7 @@ def test_no_pyplot_import_and_threads_untouched():
     import subprocess
     # setup_notebook itself must not import pyplot (the package __init__ may, elsewhere)
     code = ("import sys, torch; n = torch.get_num_threads(); "
-            "from mgn_utils.env import setup_notebook; had = 'matplotlib.pyplot' in sys.modules; "
+            "from mgn_utils.course.env import setup_notebook; had = 'matplotlib.pyplot' in sys.modules; "
             "setup_notebook(quiet=True); "
             "assert ('matplotlib.pyplot' in sys.modules) == had; assert torch.get_num_threads() == n")
     root = Path(__file__).resolve().parents[1]

@@ -4,7 +4,8 @@ import pytest
 import torch
 
 from mgn_utils.checkpoints import CheckpointError, load_checkpoint, save_checkpoint
-from mgn_utils.morphing import SoftmaxMGradNetM, map_mse, morphing_reference, train_morphing
+from mgn_utils import SoftmaxMGradNetM
+from mgn_utils.solvers import map_mse, morphing_reference, train_morphing
 
 
 def _random_net(seed=0):

@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from mgn_utils import data
-from mgn_utils.data import PHOTOS, colors_to_image, image_to_colors, load_photo
+from mgn_utils.datasets import PHOTOS, colors_to_image, image_to_colors, load_photo
 
 SHAPES = {"coffee": (400, 600, 3), "astronaut": (512, 512, 3), "rocket": (427, 640, 3),
           "chelsea": (300, 451, 3), "china": (427, 640, 3), "flower": (427, 640, 3)}

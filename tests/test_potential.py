@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from mgn_utils.models import CMGN, MMGN
-from mgn_utils.potential import line_integral_potential
+from mgn_utils.autodiff import line_integral_potential
 
 from helpers import randomize, relerr
 

@@ -1,6 +1,6 @@
 import pytest
 
-from mgn_utils.report import RESULT_KEY, record, verdict
+from mgn_utils.course.report import RESULT_KEY, record, verdict
 
 
 def test_verdict():

@@ -4,7 +4,7 @@ import copy
 import pytest
 import torch
 
-from mgn_utils import autodiff, solvers
+from mgn_utils import autodiff, models, solvers
 from mgn_utils.distributions import Gaussian, gaussian_ot_map
 from mgn_utils.metrics import l2_uvp
 from mgn_utils.models import CMGN, ICNN
@@ -25,7 +25,7 @@ def test_minimax_learns_the_gaussian_map_from_samples():
     torch.manual_seed(0)
     p, q, T_star, var_q = gaussian_pair()
     T = CMGN(3, hidden=32, layers=2, activation="tanh", w_scale=0.5)
-    f = solvers.ConvexPotential(3, hidden=32, first="logcosh", out_scale=1.0)
+    f = models.ConvexPotential(3, hidden=32, first="logcosh", out_scale=1.0)
     x = p.sample(4096, generator=torch.Generator().manual_seed(1))
     before, identity = l2_uvp(T, T_star, x, var_q), l2_uvp(lambda z: z, T_star, x, var_q)
     res = solvers.fit_w2_minimax(T, f, p.sample, q.sample, steps=300, inner_steps=3, batch_size=256,
@@ -46,7 +46,7 @@ def test_signs_at_the_gaussian_solution_are_stationary():
     p, q, _, _ = gaussian_pair(d=2, seed=3)
     A, b = gaussian_ot_map(p.mean, p.cov, q.mean, q.cov)
     Ainv = torch.linalg.inv(A)
-    f = solvers.ConvexPotential(2, hidden=4).set_quadratic((Ainv + Ainv.T) / 2, -(b @ Ainv))
+    f = models.ConvexPotential(2, hidden=4).set_quadratic((Ainv + Ainv.T) / 2, -(b @ Ainv))
     with torch.no_grad():
         f.a.zero_()
     x = p.sample(200_000, generator=torch.Generator().manual_seed(0))
@@ -88,7 +88,7 @@ def test_affine_init_and_sample_gaussian_map():
 
 def test_quadratic_convex_potential_is_convex_and_starts_at_its_quadratic():
     torch.manual_seed(0)
-    f = solvers.QuadraticConvexPotential(3, hidden=8, layers=3).double()
+    f = models.QuadraticConvexPotential(3, hidden=8, layers=3).double()
     with torch.no_grad():  # random signs: convexity must hold through the absolute values
         for p in [*f.U, f.a]:
             p.copy_(torch.randn_like(p))
@@ -96,7 +96,7 @@ def test_quadratic_convex_potential_is_convex_and_starts_at_its_quadratic():
     H = autodiff.hessian(f, y)
     assert H.shape == (64, 3, 3)
     assert torch.linalg.eigvalsh((H + H.transpose(1, 2)) / 2).min() > -1e-9
-    g = solvers.QuadraticConvexPotential(2, hidden=4, layers=2)
+    g = models.QuadraticConvexPotential(2, hidden=4, layers=2)
     A = torch.tensor([[2.0, 0.5], [0.5, 1.0]])
     g.set_quadratic(A, torch.tensor([1.0, -1.0]))
     with torch.no_grad():
@@ -104,4 +104,4 @@ def test_quadratic_convex_potential_is_convex_and_starts_at_its_quadratic():
     x = torch.randn(10, 2)
     assert torch.allclose(g(x), 0.5 * ((x @ A) * x).sum(1) + x @ torch.tensor([1.0, -1.0]), atol=1e-5)
     with pytest.raises(ValueError, match="hidden"):
-        solvers.QuadraticConvexPotential(2, hidden=0)
+        models.QuadraticConvexPotential(2, hidden=0)

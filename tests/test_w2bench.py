@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 import torch
 
-from mgn_utils import w2bench
+from mgn_utils.datasets import _w2bench as w2bench
 
 ROOT = Path(os.environ.get("MGN_DATA", "")) / "w2bench"
 HAVE_DATA = (ROOT / "Mix3toMix10" / "2_v1.pt").is_file()

@@ -11,7 +11,7 @@ from importlib import metadata
 import numpy as np
 import torch
 
-__all__ = ["NotebookEnv", "setup_notebook", "PROFILES"]
+__all__ = ["NotebookEnv", "setup_notebook", "PROFILES", "provenance", "note_data"]
 
 PROFILES = ("full", "smoke")
 _RC = {"figure.dpi": 110, "figure.figsize": (6.0, 4.0), "axes.grid": False}
@@ -91,6 +91,7 @@ def setup_notebook(seed: int = 0, profile: str | None = None, quiet: bool = Fals
 
     import matplotlib
     matplotlib.rcParams.update(_RC)
+    _USED["device"] = str(device)
 
     env = NotebookEnv(device=device, profile=prof, is_colab="google.colab" in sys.modules,
                       seed=seed, torch_version=str(torch.__version__),
@@ -100,3 +101,24 @@ def setup_notebook(seed: int = 0, profile: str | None = None, quiet: bool = Fals
               f"device {device} | profile {prof} | seed {seed}"
               + (" | colab" if env.is_colab else ""))
     return env
+
+
+# What the current process used, for the execution stamp of a chapter (tools/nbtools.py).
+_USED = {"device": None, "data": {}}
+
+
+def note_data(name: str, sha256: str) -> None:
+    """Remember that a file named ``name`` with digest ``sha256`` was read (loaders call this)."""
+    _USED["data"][str(name)] = str(sha256)
+
+
+def provenance() -> dict:
+    """What this process used: ``{"device": str, "data": {file name: digest}}``.
+
+    ``device`` is the device :func:`setup_notebook` chose (``"cpu"`` when it was not called);
+    ``data`` lists the files the loaders read, with their digests.
+    """
+    device = _USED["device"] or "cpu"
+    if device.startswith("cuda") and torch.cuda.is_available():
+        device = f"{device} ({torch.cuda.get_device_name(0)})"
+    return {"device": device, "data": dict(sorted(_USED["data"].items()))}

@@ -35,7 +35,7 @@ import numpy as np
 import torch
 from torch.nn import functional as F
 
-from .data import fetch_file, file_hash
+from ._download import fetch_file, file_hash
 
 __all__ = ["W2BenchPair", "load_pair", "mixture_parameters", "SIGMA", "STRONG_CONVEXITY",
            "REPOSITORY_COMMIT", "CHECKPOINT_SHA256", "CONSTANTS_SHA256", "PAPER_DIMS"]
@@ -298,7 +298,7 @@ class W2BenchPair:
         ``T_hat``: a callable ``(n, d) -> (n, d)`` (called under ``torch.no_grad()``) or precomputed
         values ``(n, d)``. ``Var(Q)`` is the stored metric constant :attr:`target_var`.
         """
-        from .metrics import l2_uvp
+        from ..metrics import l2_uvp
         x = self._check_x(x)
         return l2_uvp(T_hat, self.true_map(x), x, self.target_var)
 
@@ -324,7 +324,7 @@ class W2BenchPair:
 def _estimate_constants(dim: int, sds: list[dict], centers: np.ndarray, maps: np.ndarray) -> dict:
     """Re-estimate ``m``, ``s``, the metric constants and the linear baseline from ``2**14``
     samples each (seeded torch generator), the way the original computes them."""
-    from .distributions import gaussian_ot_map
+    from ..distributions import gaussian_ot_map
     pair = W2BenchPair(dim, sds, dict(centers=centers, maps=maps, m=np.zeros(dim, np.float32), s=1.0,
                                       P_var=1.0, Q_var=1.0, Q_mean=np.zeros(dim, np.float32),
                                       lin_W=np.eye(dim, dtype=np.float32), lin_b=np.zeros(dim, np.float32),

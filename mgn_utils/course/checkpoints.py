@@ -28,7 +28,7 @@ from pathlib import Path
 
 import torch
 
-from .data import fetch_file, file_hash
+from ..datasets._download import fetch_file, file_hash
 
 __all__ = ["CheckpointError", "checkpoint_root", "remote_url", "find_checkpoint", "load_checkpoint", "save_checkpoint"]
 
