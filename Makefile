@@ -2,6 +2,7 @@
 #   make book                 build _build/html (from the outputs stored in the notebooks)
 #   make test                 unit tests, chapters in the smoke profile (nbval), freshness, book
 #   make execute [CHAPTER=03] re-run chapters in the full profile and stamp them
+#   make verify [CHAPTER=03]  re-run chapters into a temporary copy, compare the recorded results
 #   make sync-url             rewrite the Colab setup cells from _config.yml's repository url
 #   make browser              open every built page in headless Chromium (part of make test)
 #   make linkcheck            check external links (needs internet; not part of make test)
@@ -27,7 +28,7 @@ MATHJAX := .cache/mathjax-html/mathjax/tex-chtml.js
 NBVAL := OMP_NUM_THREADS=1 MGN_PROFILE=smoke $(PY) -m pytest chapters/ --nbval-lax --nbval-current-env \
          --nbval-cell-timeout=600 -n 2 --dist loadfile -p no:cacheprovider -q
 
-.PHONY: book pages test unit nbval freshness browser chromium linkcheck execute sync-url clean
+.PHONY: book pages test unit nbval freshness browser chromium linkcheck execute verify sync-url clean
 
 $(INSTALLED): requirements.txt pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -46,7 +47,7 @@ $(MATHJAX):
 	@cp .cache/mathjax-src/package/LICENSE .cache/mathjax-html/mathjax/
 	@echo "MathJax $(MATHJAX_VERSION) ready in .cache/mathjax-html"
 
-# book/results.md and book/status.md are generated from the chapters' stored outputs.
+# book/results.md, status.md and performance.md: tools/templates/*.md filled from the stored outputs.
 pages: $(INSTALLED)
 	$(PY) tools/nbtools.py pages
 
@@ -82,6 +83,10 @@ test: unit nbval freshness book browser
 
 execute: $(INSTALLED)
 	$(PY) tools/nbtools.py execute $(CHAPTER)
+
+# Re-runs chapters (as long as `make execute`) without writing them; exit 1 on drift.
+verify: $(INSTALLED)
+	$(PY) tools/nbtools.py verify $(CHAPTER)
 
 sync-url: $(INSTALLED)
 	$(PY) tools/nbtools.py sync-url
