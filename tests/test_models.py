@@ -96,9 +96,13 @@ def test_float32_logdet_at_higher_dim_is_accurate():
     (torch.zeros(2, 3, dtype=torch.float64), "dtype"),
 ])
 def test_bad_input_raises(model, bad, match):
-    for fn in (model, model.jacobian, model.logdet_jacobian):
-        with pytest.raises(ValueError, match=match):
-            fn(bad)
+    model.check_finite = match == "NaN"  # the finite check is opt-in (it syncs with the device)
+    try:
+        for fn in (model, model.jacobian, model.logdet_jacobian):
+            with pytest.raises(ValueError, match=match):
+                fn(bad)
+    finally:
+        model.check_finite = False
 
 
 def test_bad_constructor_arguments():
@@ -106,6 +110,15 @@ def test_bad_constructor_arguments():
         CMGN(2, 3, activation="gelu")
     with pytest.raises(ValueError):
         MMGN(2, 0)
+    with pytest.raises(TypeError, match="hidden must be an int"):
+        CMGN(2, hidden=2.5)
+    with pytest.raises(TypeError, match="dim must be an int"):
+        MMGN(2.0, 3)
+    with pytest.raises(ValueError, match="eps"):
+        CMGN(2, 3, eps=float("nan"))
+    import numpy as np
+
+    assert CMGN(np.int64(2), np.int64(3)).dim == 2  # numpy integers are accepted
     with pytest.raises(ValueError, match="method"):
         CMGN(2, 3).logdet_jacobian(torch.zeros(1, 2), method="lu")
 
@@ -117,5 +130,42 @@ def test_low_rank_v(cls):
     A = model.linear_part()
     assert torch.linalg.matrix_rank(A - model.eps * torch.eye(10)) == 3  # orthogonal projection at init
     for bad in (0, 11, 2.5):
-        with pytest.raises(ValueError, match="v_rank"):
+        with pytest.raises((ValueError, TypeError), match="v_rank"):
             cls(10, 4, v_rank=bad)
+
+
+@pytest.mark.parametrize("make", [lambda: CMGN(6, 3), lambda: CMGN(3, 8), lambda: MMGN(6, 2, 2),
+                                  lambda: MMGN(3, 4)])
+def test_torch_func_grad_of_logdet_equals_autograd(make):
+    """torch.func.grad and vmap go through the closed-form log-det (lemma and Cholesky routes)."""
+    from torch.func import grad, vmap
+
+    model = make().double()
+    x = torch.randn(7, model.dim, dtype=torch.float64, requires_grad=True)
+    (ref,) = torch.autograd.grad(model.logdet_jacobian(x).sum(), x)
+    got = grad(lambda z: model.logdet_jacobian(z).sum())(x.detach())
+    assert ref.abs().max() > 1e-3  # a gradient that is not trivially zero
+    assert torch.allclose(got, ref, atol=1e-10, rtol=1e-9)
+    per_row = vmap(grad(lambda z: model.logdet_jacobian(z[None]).sum()))(x.detach())
+    assert torch.allclose(per_row, ref, atol=1e-10, rtol=1e-9)
+
+
+@pytest.mark.parametrize("cls", [CMGN, MMGN])
+def test_potential_gradient_is_the_map(cls):
+    model = cls(4, 5).double()
+    x = torch.randn(6, 4, dtype=torch.float64, requires_grad=True)
+    phi = model.potential(x)
+    assert phi.shape == (6,)
+    (g,) = torch.autograd.grad(phi.sum(), x)
+    assert torch.allclose(g, model(x), atol=1e-9)
+
+
+def test_gaussian_start_matches_the_affine_map():
+    torch.manual_seed(3)
+    x = torch.randn(4000, 3, dtype=torch.float64)
+    A = torch.tensor([[2.0, 0.3, 0.0], [0.3, 1.0, 0.0], [0.0, 0.0, 0.5]], dtype=torch.float64)
+    y = x @ A + 1.0
+    model = MMGN.gaussian_start(x, y, hidden=4, modules=2)
+    err = ((model(x) - y) ** 2).sum(1).mean() / torch.cov(y.T).trace()
+    far = ((MMGN(3, 4, 2).double()(x) - y) ** 2).sum(1).mean() / torch.cov(y.T).trace()
+    assert err < 0.01 < far

@@ -24,7 +24,17 @@ Conventions used throughout this module
 """
 
 from ._banana import Banana
-from ._gaussian import Gaussian, GaussianMixture, gaussian_ot_map, gaussian_w2, sqrtm_psd
+from ._gaussian import (
+    Gaussian,
+    GaussianMixture,
+    empirical_gaussian_map,
+    gaussian_ot_map,
+    gaussian_w2,
+    sqrtm_psd,
+)
 from ._image_kde import ImageKDE
 
-__all__ = ["Gaussian", "GaussianMixture", "Banana", "ImageKDE", "gaussian_ot_map", "gaussian_w2", "sqrtm_psd"]
+__all__ = [
+    "Gaussian", "GaussianMixture", "Banana", "ImageKDE", "empirical_gaussian_map",
+    "gaussian_ot_map", "gaussian_w2", "sqrtm_psd",
+]

@@ -11,12 +11,13 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from .._validation import check_finite, check_int
 from ._mgn import ACTIVATIONS
 
 __all__ = ["ICNN", "ICGN", "MLPMap"]
 
 
-def _check_map_input(x: torch.Tensor, dim: int, dtype: torch.dtype) -> None:
+def _check_map_input(x: torch.Tensor, dim: int, dtype: torch.dtype, finite: bool = False) -> None:
     """The input checks of :class:`MonotoneGradientNet`, for maps without a ``V`` matrix."""
     if not torch.is_tensor(x):
         raise ValueError(f"expected a torch.Tensor of shape (B, {dim}), got {type(x).__name__}")
@@ -25,13 +26,12 @@ def _check_map_input(x: torch.Tensor, dim: int, dtype: torch.dtype) -> None:
     if x.dtype != dtype:
         raise ValueError(f"expected x of dtype {dtype} (the model's dtype), got {x.dtype}; "
                          f"use x.to({dtype}) or model.to({x.dtype})")
-    if not torch._C._are_functorch_transforms_active() and not bool(torch.isfinite(x).all()):
-        raise ValueError(f"x of shape {tuple(x.shape)} contains NaN or infinite values")
+    if finite:  # opt-in (model.check_finite = True): reading values syncs with the device
+        check_finite(x, "x")
 
 
-def _check_dim(dim) -> None:
-    if not isinstance(dim, int) or dim < 1:
-        raise ValueError(f"dim must be a positive int, got {dim!r}")
+def _check_dim(dim) -> int:
+    return check_int(dim, "dim")
 
 
 def _inverse_softplus(y: torch.Tensor) -> torch.Tensor:
@@ -65,9 +65,11 @@ class ICNN(nn.Module):
         layers: number ``L >= 1`` of hidden layers.
     """
 
+    check_finite: bool = False
+
     def __init__(self, dim: int, hidden: int, layers: int = 2):
         super().__init__()
-        _check_dim(dim)
+        dim, hidden, layers = _check_dim(dim), check_int(hidden, "hidden"), check_int(layers, "layers")
         if hidden < 1 or layers < 1:
             raise ValueError(f"hidden and layers must be >= 1, got hidden={hidden}, layers={layers}")
         self.dim, self.hidden, self.layers = dim, hidden, layers
@@ -85,7 +87,7 @@ class ICNN(nn.Module):
         self.w_out = nn.Parameter(torch.zeros(dim))
 
     def _check_input(self, x):
-        _check_map_input(x, self.dim, self.w_out.dtype)
+        _check_map_input(x, self.dim, self.w_out.dtype, self.check_finite)
 
     def potential(self, x: torch.Tensor) -> torch.Tensor:
         """The convex potential ``φ(x)``: ``(B, d) -> (B,)``."""
@@ -166,10 +168,13 @@ class ICGN(nn.Module):
         w_scale: ``W`` and ``b`` are drawn from ``N(0, w_scale²/d)`` and ``N(0, w_scale²)``.
     """
 
+    check_finite: bool = False
+
     def __init__(self, dim: int, hidden: int, activation: str = "tanh", quadrature: int = 16,
                  bias: bool = True, w_scale: float = 1.0):
         super().__init__()
-        _check_dim(dim)
+        dim, hidden = _check_dim(dim), check_int(hidden, "hidden")
+        quadrature = check_int(quadrature, "quadrature")
         if hidden < 1 or quadrature < 1:
             raise ValueError(f"hidden and quadrature must be >= 1, got hidden={hidden}, quadrature={quadrature}")
         if activation not in ("tanh", "sigmoid", "softplus"):
@@ -188,7 +193,7 @@ class ICGN(nn.Module):
                 torch.as_tensor(self._w, dtype=dtype, device=device))
 
     def _check_input(self, x):
-        _check_map_input(x, self.dim, self.W.dtype)
+        _check_map_input(x, self.dim, self.W.dtype, self.check_finite)
 
     def _dact(self, z):
         return ACTIVATIONS[self.activation][1](z)
@@ -221,9 +226,11 @@ class MLPMap(nn.Module):
     Parameter count (one hidden layer): ``h d + h + d h + d``.
     """
 
+    check_finite: bool = False
+
     def __init__(self, dim: int, hidden: int, layers: int = 1, activation: str = "tanh"):
         super().__init__()
-        _check_dim(dim)
+        dim, hidden, layers = _check_dim(dim), check_int(hidden, "hidden"), check_int(layers, "layers")
         if hidden < 1 or layers < 1:
             raise ValueError(f"hidden and layers must be >= 1, got hidden={hidden}, layers={layers}")
         acts = {"tanh": nn.Tanh, "softplus": nn.Softplus, "relu": nn.ReLU}
@@ -239,11 +246,11 @@ class MLPMap(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """``T(x)``: ``(B, d) -> (B, d)``."""
-        _check_map_input(x, self.dim, self.net[0].weight.dtype)
+        _check_map_input(x, self.dim, self.net[0].weight.dtype, self.check_finite)
         return self.net(x)
 
     def jacobian(self, x: torch.Tensor) -> torch.Tensor:
         """Jacobian by autograd (``mgn_utils.autodiff.jacobian``): ``(B, d, d)``, not symmetric."""
         from ..autodiff import jacobian
-        _check_map_input(x, self.dim, self.net[0].weight.dtype)
+        _check_map_input(x, self.dim, self.net[0].weight.dtype, self.check_finite)
         return jacobian(self, x)

@@ -38,6 +38,8 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from .._validation import check_finite, check_float, check_int
+
 __all__ = ["MonotoneGradientNet", "CMGN", "MMGN", "ACTIVATIONS"]
 
 # Activation functions with their derivatives. Every derivative is >= 0, which is what
@@ -58,25 +60,43 @@ class _LogdetSPD(torch.autograd.Function):
 
     The backward uses ``d log det K = tr(K⁻¹ dK)`` with ``K⁻¹`` from the saved factor
     (``cholesky_inverse``): about twice as fast as differentiating through
-    ``torch.linalg.cholesky``. First derivatives only.
+    ``torch.linalg.cholesky``. First derivatives only. The forward/``setup_context`` split and
+    ``generate_vmap_rule`` make it usable under ``torch.func`` (``grad``, ``vmap``).
     """
 
+    generate_vmap_rule = True
+
     @staticmethod
-    def forward(ctx, K):
+    def forward(K):
         L = torch.linalg.cholesky(K)
+        return 2 * torch.log(torch.diagonal(L, dim1=-2, dim2=-1)).sum(-1), L
+
+    @staticmethod
+    def setup_context(ctx, inputs, output):
+        _, L = output
+        ctx.mark_non_differentiable(L)
         ctx.save_for_backward(L)
-        return 2 * torch.log(torch.diagonal(L, dim1=-2, dim2=-1)).sum(-1)
 
     @staticmethod
     @torch.autograd.function.once_differentiable
-    def backward(ctx, grad):
+    def backward(ctx, grad, _grad_L):
         (L,) = ctx.saved_tensors
         return grad[..., None, None] * torch.cholesky_inverse(L)
 
 
 def logdet_spd(K: torch.Tensor) -> torch.Tensor:
-    """``log det K`` for symmetric positive definite ``K`` of shape ``(..., n, n)``: returns ``(...)``."""
-    return _LogdetSPD.apply(K)
+    """``log det K`` for symmetric positive definite ``K``.
+
+    Parameters
+    ----------
+    K : Tensor, shape ``(..., n, n)``
+        Symmetric positive definite matrices.
+
+    Returns
+    -------
+    Tensor, shape ``(...)``
+    """
+    return _LogdetSPD.apply(K)[0]
 
 
 def _logcosh(z: torch.Tensor) -> torch.Tensor:
@@ -88,21 +108,23 @@ def _logcosh(z: torch.Tensor) -> torch.Tensor:
 class MonotoneGradientNet(nn.Module):
     """Common parts of C-MGN and M-MGN: the ``(VᵀV + εI) x`` term, input checks, log-det.
 
-    Subclasses implement ``forward``, ``jacobian``, ``hidden_rank`` and ``_lowrank_gram``.
+    Subclasses implement ``forward``, ``potential``, ``jacobian``, ``hidden_rank`` and
+    ``_lowrank_gram``. Set ``model.check_finite = True`` to have every call check that its
+    input is finite (off by default: the check synchronises a GPU with the host).
     """
+
+    check_finite: bool = False
 
     def __init__(self, dim: int, eps: float = 1e-6, v_rank: int | None = None):
         super().__init__()
-        if not isinstance(dim, int) or dim < 1:
-            raise ValueError(f"dim must be a positive int, got {dim!r}")
-        if eps < 0:
-            raise ValueError(f"eps must be >= 0, got {eps}")
-        if v_rank is not None and (not isinstance(v_rank, int) or not 1 <= v_rank <= dim):
-            raise ValueError(f"v_rank must be None (full, V is (d, d)) or an int in 1..{dim}, got {v_rank!r}")
+        dim = check_int(dim, "dim")
+        eps = check_float(eps, "eps", nonnegative=True)
+        if v_rank is not None:
+            v_rank = check_int(v_rank, "v_rank (None for a full (d, d) V)", 1, dim)
         self.dim = dim
         self.eps = float(eps)
         # V is (r, d): VᵀV has rank <= r. r = d (default) starts at VᵀV = I, well conditioned
-        # (see PITFALLS 3); r < d starts at an orthogonal projection and saves (d - r) d
+        # (a Gaussian V gives cond(VᵀV) up to 1e8 at d = 784); r < d starts at an orthogonal projection and saves (d - r) d
         # parameters (784-D images), but A = VᵀV + εI is then nearly singular: fine for
         # sample-based losses, not for the log-det.
         self.V = nn.Parameter(torch.empty(v_rank or dim, dim))
@@ -122,9 +144,8 @@ class MonotoneGradientNet(nn.Module):
         if x.dtype != self.V.dtype:
             raise ValueError(f"expected x of dtype {self.V.dtype} (the model's dtype), got {x.dtype}; "
                              f"use x.to({self.V.dtype}) or model.to({x.dtype})")
-        # Data-dependent checks are impossible inside torch.func transforms (vmap, jacrev).
-        if not torch._C._are_functorch_transforms_active() and not bool(torch.isfinite(x).all()):
-            raise ValueError(f"x of shape {tuple(x.shape)} contains NaN or infinite values")
+        if self.check_finite:  # opt-in: reading the values synchronises with the device
+            check_finite(x, "x")
 
     def _lowrank_gram(self, x: torch.Tensor, L: torch.Tensor):
         """Return ``(G, c)`` with ``J(x) = A + Uᵀ diag(c) U`` and ``G = U A⁻¹ Uᵀ``.
@@ -136,6 +157,90 @@ class MonotoneGradientNet(nn.Module):
 
     def hidden_rank(self) -> int:
         """Upper bound ``r`` on ``rank(J(x) - A)``; the lemma is used when ``r < d``."""
+        raise NotImplementedError
+
+    def init_affine(self, A, b, x, n_jacobian: int = 512):
+        """Start the map close to the affine map ``x ↦ x A + b`` (row vectors), in place.
+
+        The non-linear part is kept, but its average Jacobian over the first ``n_jacobian``
+        rows of ``x`` is compensated through ``V`` (so that ``VᵀV + εI = A − M``, eigenvalues
+        floored at ``0.05 λ_min(A)``), then the output bias is shifted so that the mean of
+        ``T(x) − (x A + b)`` over ``x`` is zero: first-order agreement on average over the data.
+
+        Parameters
+        ----------
+        A : Tensor, shape ``(d, d)``
+            Symmetric positive definite.
+        b : Tensor, shape ``(d,)``
+        x : Tensor, shape ``(n, d)``
+            Source samples where the agreement is sought.
+        n_jacobian : int
+            How many rows of ``x`` estimate the average Jacobian.
+
+        Returns
+        -------
+        self
+        """
+        from ..autodiff import jacobian
+        from ..distributions import sqrtm_psd
+
+        A = torch.as_tensor(A, dtype=torch.float64, device=self.V.device)
+        b = torch.as_tensor(b, dtype=torch.float64, device=self.V.device).reshape(-1)
+        x = torch.as_tensor(x, device=self.V.device).to(self.V.dtype)
+        if A.shape != (self.dim, self.dim) or b.shape != (self.dim,):
+            raise ValueError(
+                f"A must have shape ({self.dim}, {self.dim}) and b ({self.dim},), "
+                f"got {tuple(A.shape)} and {tuple(b.shape)}"
+            )
+        eye = torch.eye(self.dim, dtype=A.dtype, device=A.device)
+        J = jacobian(self, x[:n_jacobian]).detach().mean(0).to(A.dtype)
+        with torch.no_grad():
+            lin = (self.V.T @ self.V).to(A.dtype) + self.eps * eye
+            C = A - (J - lin)
+            C = (C + C.T) / 2
+            evals, evecs = torch.linalg.eigh(C)
+            floor = 0.05 * float(torch.linalg.eigvalsh(A).min())
+            C = evecs @ torch.diag(evals.clamp_min(floor)) @ evecs.T
+            root = sqrtm_psd(C - self.eps * eye).to(self.V)
+            if self.V.shape[0] != self.dim:
+                raise ValueError("init_affine needs a full V (v_rank=None)")
+            self.V.copy_(root)
+            shift = (x.to(A.dtype) @ A + b - self(x).to(A.dtype)).mean(0)
+            self._output_bias().add_(shift.to(self.V))
+        return self
+
+    @classmethod
+    def gaussian_start(cls, xs, xt, *args, n_jacobian: int = 512, **kwargs):
+        """A new network started at the Gaussian (Bures) OT map between two samples.
+
+        The affine map ``x ↦ x A + b`` between the moment-matched Gaussians of ``xs`` and ``xt``
+        (POT's ``ot.gaussian.empirical_bures_wasserstein_mapping``, cost ``‖x−y‖²``) is the
+        optimal map when both measures are Gaussian; :meth:`init_affine` then starts the
+        network there.
+
+        Parameters
+        ----------
+        xs : Tensor, shape ``(n, d)``
+            Source samples.
+        xt : Tensor, shape ``(m, d)``
+            Target samples (unpaired).
+        *args, **kwargs
+            The constructor's arguments (``dim`` is taken from the samples).
+
+        Returns
+        -------
+        MonotoneGradientNet
+        """
+        from ..distributions import empirical_gaussian_map
+
+        A, b = empirical_gaussian_map(xs, xt)
+        xs = torch.as_tensor(xs)
+        model = cls(xs.shape[1], *args, **kwargs).to(device=xs.device)
+        if xs.is_floating_point():
+            model = model.to(dtype=xs.dtype)
+        return model.init_affine(A, b, xs, n_jacobian=n_jacobian)
+
+    def _output_bias(self) -> torch.Tensor:
         raise NotImplementedError
 
     def logdet_jacobian(self, x: torch.Tensor, method: str = "auto") -> torch.Tensor:
@@ -191,8 +296,8 @@ class CMGN(MonotoneGradientNet):
     def __init__(self, dim: int, hidden: int, layers: int = 3, activation: str = "softplus",
                  eps: float = 1e-6, w_scale: float = 0.3, v_rank: int | None = None):
         super().__init__(dim, eps, v_rank)
-        if hidden < 1 or layers < 1:
-            raise ValueError(f"hidden and layers must be >= 1, got hidden={hidden}, layers={layers}")
+        dim, hidden, layers = self.dim, check_int(hidden, "hidden"), check_int(layers, "layers")
+        w_scale = check_float(w_scale, "w_scale", nonnegative=True)
         if activation not in ACTIVATIONS:
             raise ValueError(f"activation must be one of {sorted(ACTIVATIONS)}, got {activation!r}")
         self.hidden, self.layers, self.activation = hidden, layers, activation
@@ -234,6 +339,22 @@ class CMGN(MonotoneGradientNet):
     def hidden_rank(self) -> int:
         return self.hidden
 
+    def _output_bias(self) -> torch.Tensor:
+        return self.b_out
+
+    def potential(self, x: torch.Tensor, n_nodes: int = 32) -> torch.Tensor:
+        """The convex potential ``φ(x) − φ(0)`` with ``T = ∇φ``: ``(B, d) -> (B,)``.
+
+        The cascade has no elementary antiderivative, so ``φ`` is the line integral
+        ``∫₀¹ ⟨T(t x), x⟩ dt`` by ``n_nodes``-point Gauss-Legendre quadrature
+        (:func:`mgn_utils.autodiff.line_integral_potential`; error below 1e-10 for smooth
+        activations at unit scale). Chapter 02 introduces it.
+        """
+        from ..autodiff import line_integral_potential
+
+        self._check_input(x)
+        return line_integral_potential(self, x, n_nodes=n_nodes)
+
     def _lowrank_gram(self, x, L):
         M = torch.linalg.solve_triangular(L, self.W.T, upper=False)  # L⁻¹Wᵀ, (d, h)
         return M.T @ M, self.diag_D(x)
@@ -267,13 +388,13 @@ class MMGN(MonotoneGradientNet):
     def __init__(self, dim: int, hidden: int, modules: int = 4, eps: float = 1e-6,
                  w_scale: float | None = None, v_rank: int | None = None):
         super().__init__(dim, eps, v_rank)
-        if hidden < 1 or modules < 1:
-            raise ValueError(f"hidden and modules must be >= 1, got hidden={hidden}, modules={modules}")
+        dim, hidden, modules = self.dim, check_int(hidden, "hidden"), check_int(modules, "modules")
         self.hidden, self.modules_count = hidden, modules
         # For x ~ N(0, I) the module sum is about ½ K (h w²)² d · x (cubic in W). The default
         # w = (0.1 / (K d))^{1/4} / √h makes it about 5% of x: the map starts near the identity.
         if w_scale is None:
             w_scale = (0.1 / (modules * dim)) ** 0.25
+        w_scale = check_float(w_scale, "w_scale", nonnegative=True)
         self.W = nn.Parameter(torch.randn(modules, hidden, dim) * (w_scale / math.sqrt(hidden)))
         self.b = nn.Parameter(torch.zeros(modules, hidden))
         self.a = nn.Parameter(torch.zeros(dim))
@@ -306,6 +427,19 @@ class MMGN(MonotoneGradientNet):
 
     def hidden_rank(self) -> int:
         return self.modules_count * (self.hidden + 1)
+
+    def _output_bias(self) -> torch.Tensor:
+        return self.a
+
+    def potential(self, x: torch.Tensor) -> torch.Tensor:
+        """Closed-form convex potential ``φ(x) = aᵀx + ½ xᵀ(VᵀV + εI)x + Σ_k ½ s_k(W_k x + b_k)²``.
+
+        ``T = ∇φ`` exactly (chapter 02 derives it): ``(B, d) -> (B,)``.
+        """
+        self._check_input(x)
+        _, s = self._pre(x)
+        quad = 0.5 * ((x @ self.linear_part()) * x).sum(-1)
+        return x @ self.a + quad + 0.5 * (s**2).sum(-1)
 
     def _lowrank_gram(self, x, L):
         K, h = self.modules_count, self.hidden

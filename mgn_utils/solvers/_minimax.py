@@ -26,46 +26,19 @@ __all__ = ["fit_w2_minimax", "MinimaxResult", "affine_init", "sample_gaussian_ma
 def sample_gaussian_map(x: torch.Tensor, y: torch.Tensor):
     """The Gaussian (Bures) OT map between the moment-matched Gaussians of two samples.
 
-    ``x`` ``(n, d)`` from ``P``, ``y`` ``(m, d)`` from ``Q`` (unpaired). Returns ``(A, b)``, ``A``
-    symmetric positive definite ``(d, d)``, for ``T(x) = x A + b`` (cost ``½‖x−y‖²`` or ``‖x−y‖²``).
-    This is the linear baseline of the W2 benchmark, estimated from the given samples. Float64
-    inside, returned in ``x``'s dtype.
+    ``x`` ``(n, d)`` from ``P``, ``y`` ``(m, d)`` from ``Q``. Returns ``(A, b)`` in ``x``'s
+    dtype for ``T(x) = x A + b``: :func:`mgn_utils.distributions.empirical_gaussian_map`.
     """
-    from ..distributions import gaussian_ot_map
-    xd, yd = x.double(), y.double()
-    cx, cy = torch.cov(xd.T).reshape(x.shape[1], -1), torch.cov(yd.T).reshape(y.shape[1], -1)
-    A, b = gaussian_ot_map(xd.mean(0), cx, yd.mean(0), cy)
+    from ..distributions import empirical_gaussian_map
+
+    A, b = empirical_gaussian_map(x, y)
     return A.to(x.dtype), b.to(x.dtype)
 
 
 def affine_init(T: nn.Module, A: torch.Tensor, b: torch.Tensor, x: torch.Tensor,
                 n_jacobian: int = 512) -> nn.Module:
-    """Start a map with a PSD linear term (``CMGN``, ``MMGN``, or any module with parameters
-    ``V`` and ``b_out`` (or ``a``) used as ``(VᵀV + εI) x + bias``) close to ``x ↦ x A + b``.
-
-    The non-linear part of the network is left as it is, but its *average* Jacobian ``M`` over the
-    first ``n_jacobian`` rows of the sample ``x`` ``(n, d)`` (by autograd) is compensated: ``V`` is
-    set so that ``VᵀV + εI = A − M`` (eigenvalues of ``A − M`` below ``0.05·λ_min(A)`` are raised
-    to that floor, so ``V`` stays well conditioned), then the bias is shifted so that the mean of
-    ``T(x) − (x A + b)`` over ``x`` is zero. The map then agrees with the affine map to first order
-    on average over the data. ``A`` must be symmetric positive definite ``(d, d)``, ``b`` ``(d,)``.
-    """
-    from ..autodiff import jacobian
-    from ..distributions import sqrtm_psd
-    eye = torch.eye(A.shape[0], dtype=A.dtype, device=A.device)
-    J = jacobian(T, x[:n_jacobian].to(T.V.dtype)).detach().mean(0).to(A.dtype)
-    with torch.no_grad():
-        lin = (T.V.T @ T.V).to(A.dtype) + T.eps * eye
-        C = A - (J - lin)
-        C = (C + C.T) / 2
-        evals, evecs = torch.linalg.eigh(C)
-        floor = 0.05 * float(torch.linalg.eigvalsh(A).min())
-        C = evecs @ torch.diag(evals.clamp_min(floor)) @ evecs.T
-        T.V.copy_(sqrtm_psd(C - T.eps * eye).to(T.V))
-        bias = T.b_out if hasattr(T, "b_out") else T.a
-        shift = (x @ A + b - T(x)).mean(0)
-        bias.add_(shift.to(bias))
-    return T
+    """Start an MGN close to ``x ↦ x A + b``: ``T.init_affine(A, b, x, n_jacobian)``."""
+    return T.init_affine(A, b, x, n_jacobian=n_jacobian)
 
 
 @dataclass
