@@ -9,6 +9,7 @@ On chapter pages it also requires an "open in Colab" link, a ``.ipynb`` download
 folded exercise solutions. Saves a screenshot of each page. External links are not checked here (no internet in CI);
 ``make linkcheck`` does that.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -22,8 +23,15 @@ from pathlib import Path
 from urllib.parse import unquote, urljoin, urlparse
 
 CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync"]
+ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 
 
 class _Links(HTMLParser):
@@ -46,9 +54,17 @@ def _parse(path: Path) -> _Links:
 
 
 def pages(html: Path) -> list[Path]:
-    skip = {"search.html", "genindex.html", "index.html"}  # index.html only redirects (checked below)
-    return sorted(p for p in html.rglob("*.html")
-                  if not any(part.startswith("_") for part in p.relative_to(html).parts) and p.name not in skip)
+    skip = {
+        "search.html",
+        "genindex.html",
+        "index.html",
+    }  # index.html only redirects (checked below)
+    return sorted(
+        p
+        for p in html.rglob("*.html")
+        if not any(part.startswith("_") for part in p.relative_to(html).parts)
+        and p.name not in skip
+    )
 
 
 def check_links(html: Path, page_list: list[Path]) -> list[str]:
@@ -57,7 +73,7 @@ def check_links(html: Path, page_list: list[Path]) -> list[str]:
     for page in page_list:
         for href in _parse(page).hrefs:
             url = urlparse(href)
-            if url.scheme or href.startswith("//") or href.startswith("mailto:"):
+            if url.scheme or href.startswith(("//", "mailto:")):
                 continue
             target = (page.parent / unquote(url.path)).resolve() if url.path else page
             if target.is_dir():
@@ -98,28 +114,46 @@ def check_pages(html: Path, shots: Path, page_list: list[Path]) -> list[str]:
             page = browser.new_page(viewport={"width": 1280, "height": 1000})
             errors = []
             page.on("pageerror", lambda e, errors=errors: errors.append(f"JavaScript error: {e}"))
-            page.on("console", lambda m, errors=errors: errors.append(f"console error: {m.text}")
-                    if m.type == "error" and "Failed to load resource" not in m.text else None)
-            page.on("requestfailed", lambda r, errors=errors: errors.append(f"failed request: {r.url}")
-                    if r.url.startswith(base) else None)
+            page.on(
+                "console",
+                lambda m, errors=errors: (
+                    errors.append(f"console error: {m.text}")
+                    if m.type == "error" and "Failed to load resource" not in m.text
+                    else None
+                ),
+            )
+            page.on(
+                "requestfailed",
+                lambda r, errors=errors: (
+                    errors.append(f"failed request: {r.url}") if r.url.startswith(base) else None
+                ),
+            )
             page.goto(urljoin(base, rel), wait_until="load")
             page.wait_for_timeout(300)
-            has_mathjax = page.evaluate("typeof window.MathJax === 'object' && !!window.MathJax.startup")
+            has_mathjax = page.evaluate(
+                "typeof window.MathJax === 'object' && !!window.MathJax.startup"
+            )
             if has_mathjax:
                 page.evaluate("window.MathJax.startup.promise")
             article = page.locator("article, main, body").first.inner_text()
             if re.search(r"\\\(|\\\[|\$\$", article):
                 errors.append("untypeset math (\\( or $$ left in the text)")
-            broken = page.evaluate("[...document.images].filter(i => !(i.complete && i.naturalWidth > 0)).map(i => i.src)")
+            broken = page.evaluate(
+                "[...document.images].filter(i => !(i.complete && i.naturalWidth > 0)).map(i => i.src)"
+            )
             errors += [f"image did not load: {src}" for src in broken]
             if rel.startswith("chapters/"):  # what every chapter page must offer
                 if not page.locator('a[href^="https://colab.research.google.com/github/"]').count():
                     errors.append("no 'open in Colab' launch link")
                 if not page.locator('a[href$=".ipynb"]').count():
                     errors.append("no '.ipynb' download link")
-                unfolded = page.evaluate("[...document.querySelectorAll('.solution')].filter(e => !e.classList.contains('dropdown')).length")
+                unfolded = page.evaluate(
+                    "[...document.querySelectorAll('.solution')].filter(e => !e.classList.contains('dropdown')).length"
+                )
                 if unfolded:
-                    errors.append(f"{unfolded} exercise solution(s) not folded (use :class: dropdown)")
+                    errors.append(
+                        f"{unfolded} exercise solution(s) not folded (use :class: dropdown)"
+                    )
             name = rel.replace("/", "__").removesuffix(".html")
             page.screenshot(path=str(shots / f"{name}.png"), full_page=True)
             problems += [f"{rel}: {e}" for e in errors]
@@ -131,7 +165,9 @@ def check_pages(html: Path, shots: Path, page_list: list[Path]) -> list[str]:
 
 
 def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("--html", default="_build/html", type=Path)
     ap.add_argument("--shots", default="_build/screenshots", type=Path)
     args = ap.parse_args(argv)
@@ -151,7 +187,9 @@ def main(argv=None) -> int:
     problems = list(dict.fromkeys(problems))  # a page may repeat the same broken thing
     for p in problems:
         print("PROBLEM:", p)
-    print(f"browser check: {len(page_list)} pages, {len(problems)} problem(s); screenshots in {args.shots}")
+    print(
+        f"browser check: {len(page_list)} pages, {len(problems)} problem(s); screenshots in {args.shots}"
+    )
     return 1 if problems else 0
 
 

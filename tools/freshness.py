@@ -201,10 +201,10 @@ def _mgn_stamp():
              "profile": os.environ.get("MGN_PROFILE", "full").strip().lower() or "full"}}
     try:
         import torch
-        info["torch"] = torch.__version__
+        info["torch"], info["threads"] = torch.__version__, torch.get_num_threads()
         cuda = torch.cuda.is_available()
     except ImportError:
-        info["torch"], cuda = None, False
+        info["torch"], info["threads"], cuda = None, None, False
     import mgn_utils
     pkg = os.path.dirname(os.path.abspath(mgn_utils.__file__))
     info["mgn_utils"] = getattr(mgn_utils, "__version__", None)

@@ -312,7 +312,7 @@ def verify(paths, layout: Layout, timeout: int, kernel_name: str = KERNEL, workd
 # --- timings -------------------------------------------------------------------------------
 
 
-def smoke_times(paths, out: Path, kernel_name: str = KERNEL) -> int:  # pragma: no cover - minutes
+def smoke_times(paths, out: Path, kernel_name: str = KERNEL) -> int:
     """Run each chapter in the smoke profile (outputs discarded) and store the wall times as JSON."""
     import torch
     from nbclient import NotebookClient
@@ -392,7 +392,7 @@ def main(argv=None) -> int:
         return execute(paths, layout, args.timeout, args.kernel)
     if args.command == "verify":
         return verify(paths, layout, args.timeout, args.kernel, args.workdir)
-    if args.command == "smoke-times":  # pragma: no cover - minutes
+    if args.command == "smoke-times":
         return smoke_times(paths, layout.benchmarks / "smoke_cpu.json", args.kernel)
     if args.command == "sync-url":
         return sync_url(paths, layout)
