@@ -2,7 +2,7 @@ import pytest
 import torch
 
 from mgn_utils.models import CMGN
-from mgn_utils.training import fit
+from mgn_utils.training import Callback, EarlyStopping, Monitor, fit, fit_adversarial
 
 
 def loss_fn(model, gen):
@@ -109,3 +109,84 @@ def test_betas_match_torch_adam():
         fit(_Scalar(), quad, steps=2, lr=1e-2, optimizer="sgd", betas=(0.9, 0.99), progress=False)
     with pytest.raises(ValueError, match="betas"):
         fit(_Scalar(), quad, steps=2, lr=1e-2, betas=(0.9, 1.0), progress=False)
+
+
+def _quadratic_problem():
+    target = torch.tensor([1.0, -2.0])
+    model = torch.nn.Linear(2, 2)
+    return model, lambda m, g: ((m(torch.randn(32, 2, generator=g)) - target) ** 2).mean()
+
+
+def test_any_torch_scheduler_is_stepped_once_per_step():
+    model, loss = _quadratic_problem()
+    made = []
+
+    def sched(opt):
+        made.append(torch.optim.lr_scheduler.StepLR(opt, step_size=5, gamma=0.5))
+        return made[-1]
+
+    seen = []
+
+    class Grab(Callback):
+        every = 1
+
+        def __call__(self, step, model, losses):
+            seen.append(made[0].get_last_lr()[0])
+
+    res = fit(model, loss, 12, lr=0.1, scheduler=sched, callbacks=[Grab()], progress=False)
+    assert len(res.losses) == 12
+    assert seen[3] == pytest.approx(0.1) and seen[4] == pytest.approx(0.05)
+    assert seen[9] == pytest.approx(0.025)
+
+
+def test_monitor_and_early_stopping():
+    model, loss = _quadratic_problem()
+    mon = Monitor(lambda m: float(m.bias.norm()), every=50, name="bias")
+    stop = EarlyStopping(patience=2, min_delta=0.5, window=20, every=20)
+    res = fit(model, loss, 5000, lr=0.05, callbacks=[mon, stop], progress=False)
+    assert res.stopped_early and res.steps < 5000
+    assert res.history["bias"][0][0] == 50 and len(res.history["bias"]) == res.steps // 50
+
+
+def test_log_every_keeps_every_loss_and_detects_nan():
+    model, loss = _quadratic_problem()
+    res = fit(model, loss, 25, lr=0.01, log_every=7, progress=False)
+    assert len(res.losses) == 25
+    bad = lambda m, g: m(torch.randn(4, 2, generator=g)).sum() * float("nan")  # noqa: E731
+    with pytest.raises(FloatingPointError, match="step 0"):
+        fit(torch.nn.Linear(2, 2), bad, 30, log_every=10, progress=False)
+
+
+def test_fit_moves_the_model_to_the_device(device):
+    model, loss = _quadratic_problem()
+    target = torch.tensor([1.0, -2.0], device=device)
+
+    def loss_on_device(m, g):
+        return ((m(torch.randn(32, 2, generator=g, device=g.device)) - target) ** 2).mean()
+
+    res = fit(model, loss_on_device, 20, lr=0.05, device=device, progress=False)
+    assert next(model.parameters()).device.type == torch.device(device).type
+    assert res.losses[-1] < res.losses[0]
+
+
+def test_fit_adversarial_runs_both_players():
+    torch.manual_seed(0)
+    gen_model = torch.nn.Linear(2, 2)
+    critic = torch.nn.Sequential(torch.nn.Linear(2, 16), torch.nn.ReLU(), torch.nn.Linear(16, 1))
+    shift = torch.tensor([3.0, 0.0])
+
+    def critic_loss(m, c, g):
+        x = torch.randn(64, 2, generator=g)
+        with torch.no_grad():
+            fake = m(x)
+        return c(fake).mean() - c(torch.randn(64, 2, generator=g) + shift).mean() \
+            + 10 * sum((p**2).sum() for p in c.parameters()) * 1e-3
+
+    def map_loss(m, c, g):
+        return -c(m(torch.randn(64, 2, generator=g))).mean()
+
+    before = [p.detach().clone() for p in critic.parameters()]
+    res = fit_adversarial(gen_model, critic, map_loss, critic_loss, 30, critic_steps=3,
+                          lr_map=1e-2, lr_critic=1e-2, progress=False)
+    assert len(res.map_losses) == 30 and len(res.critic_losses) == 90
+    assert any((a - b).abs().max() > 0 for a, b in zip(before, critic.parameters()))
