@@ -1,4 +1,5 @@
-"""Tests of mgn_utils.data: the MNIST test-split loader and the stratified split."""
+"""Tests of mgn_utils.datasets: the download registry, the MNIST test-split loader and the split."""
+
 import gzip
 import hashlib
 import io
@@ -11,10 +12,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from mgn_utils.course import env
+from mgn_utils.course.env import provenance
+from mgn_utils.datasets import REGISTRY, download, fetch, load_mnist, mnist_split
+from mgn_utils.datasets import _download as dl
 from mgn_utils.datasets import _mnist as data
-from mgn_utils.datasets import load_mnist, mnist_split
 
-SHARED = Path(os.environ.get("MGN_DATA", Path(__file__).resolve().parents[1].parent / "shared" / "data"))
+SHARED = Path(
+    os.environ.get("MGN_DATA", Path(__file__).resolve().parents[1].parent / "shared" / "data")
+)
 RAW = SHARED / "MNIST" / "raw"
 NAMES = ("t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz")
 COUNTS = [980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009]
@@ -23,7 +29,9 @@ COUNTS = [980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009]
 @pytest.fixture
 def shared():
     if not all((RAW / n).is_file() for n in NAMES):
-        pytest.skip(f"MNIST test files not found in {RAW} (set MGN_DATA to a folder with MNIST/raw/)")
+        pytest.skip(
+            f"MNIST test files not found in {RAW} (set MGN_DATA to a folder with MNIST/raw/)"
+        )
     return SHARED
 
 
@@ -53,6 +61,7 @@ def test_root_from_env(shared, monkeypatch):
 
 def test_root_falls_back_to_cache_dir(tmp_path, monkeypatch):
     import platformdirs
+
     monkeypatch.delenv("MGN_DATA", raising=False)
     monkeypatch.setattr(platformdirs, "user_cache_dir", lambda appname: str(tmp_path / appname))
     with pytest.raises(FileNotFoundError, match="MGN_DATA") as e:
@@ -103,6 +112,7 @@ def _serve(calls, payload=None):
         calls.append((url, timeout))
         body = payload if payload is not None else (RAW / url.rsplit("/", 1)[1]).read_bytes()
         return io.BytesIO(body)
+
     return fake_urlopen
 
 
@@ -132,11 +142,103 @@ def test_download_bad_content_tries_next_mirror_then_fails(shared, tmp_path, mon
 def test_network_failure_raises_file_not_found(tmp_path, monkeypatch):
     def offline(url, timeout=None):
         raise urllib.error.URLError("no network")
+
     monkeypatch.setattr(urllib.request, "urlopen", offline)
     with pytest.raises(FileNotFoundError, match="MGN_DATA") as e:
         load_mnist(tmp_path, download=True)
     assert "no network" in str(e.value) and str(tmp_path) in str(e.value)
     assert list((tmp_path / "MNIST" / "raw").iterdir()) == []
+
+
+MNIST_NAMES = [f"MNIST/raw/{n}" for n in NAMES]
+W2_NAMES = [f"w2bench/Mix3toMix10/{d}_{v}.pt" for d in (2, 4, 8, 16, 32, 64) for v in ("v1", "v2")]
+
+
+def test_registry_lists_every_download_with_https_mirrors():
+    assert sorted(REGISTRY) == sorted(MNIST_NAMES + W2_NAMES)
+    for name, (urls, algorithm, digest) in REGISTRY.items():
+        assert isinstance(urls, list) and urls and all(u.startswith("https://") for u in urls)
+        assert all(u.endswith("/" + name.rsplit("/", 1)[1]) for u in urls)
+        assert (algorithm, len(digest)) in (("md5", 32), ("sha256", 64))
+    assert REGISTRY[MNIST_NAMES[0]][0] == [
+        "https://ossci-datasets.s3.amazonaws.com/mnist/t10k-images-idx3-ubyte.gz",
+        "https://storage.googleapis.com/cvdf-datasets/mnist/t10k-images-idx3-ubyte.gz",
+    ]
+    assert not any("yann.lecun.com" in u for urls, _, _ in REGISTRY.values() for u in urls)
+    assert tuple(data.MNIST_MIRRORS) == (
+        "https://ossci-datasets.s3.amazonaws.com/mnist/",
+        "https://storage.googleapis.com/cvdf-datasets/mnist/",
+    )
+
+
+def test_mirror_fallback_when_the_first_mirror_refuses(shared, tmp_path, monkeypatch):
+    calls = []
+
+    def first_refuses(url, timeout=None):
+        calls.append(url)
+        if url.startswith(data.MNIST_MIRRORS[0]):
+            raise urllib.error.HTTPError(url, 403, "Forbidden", {}, None)
+        return io.BytesIO((RAW / url.rsplit("/", 1)[1]).read_bytes())
+
+    monkeypatch.setattr(urllib.request, "urlopen", first_refuses)
+    images, labels = load_mnist(tmp_path, download=True)
+    assert images.shape == (10000, 28, 28) and np.bincount(labels).tolist() == COUNTS
+    assert calls == [m + n for n in NAMES for m in data.MNIST_MIRRORS]
+    raw = tmp_path / "MNIST" / "raw"
+    assert sorted(p.name for p in raw.iterdir()) == sorted(NAMES)
+
+
+def test_offline_message_says_how_to_get_the_files(tmp_path):
+    with pytest.raises(FileNotFoundError) as e:
+        load_mnist(tmp_path, download=False)
+    msg = str(e.value)
+    for n in NAMES:
+        assert n in msg
+        assert all(m + n in msg for m in data.MNIST_MIRRORS)
+    assert "$MGN_DATA/MNIST/raw/" in msg and "MGN_DATA selects the data folder" in msg
+    assert str(tmp_path / "MNIST" / "raw") in msg
+    assert "shared" not in msg
+
+
+def test_loader_records_what_it_read(shared, monkeypatch):
+    monkeypatch.setitem(env._USED, "data", {})
+    load_mnist(shared, download=False)
+    seen = provenance()["data"]
+    assert seen["MNIST/raw/t10k-images-idx3-ubyte.gz"] == "9fb629c4189551a2d022fa330f9573f3"
+    assert seen["MNIST/raw/t10k-labels-idx1-ubyte.gz"] == "ec29112dd5afa0611ce80d1b7f02629c"
+
+
+def test_download_and_fetch_from_the_registry(tmp_path, monkeypatch):
+    """A registered file served from local file:// folders: bad first URL, good second one."""
+    body = b"registered bytes"
+    good, bad = tmp_path / "good", tmp_path / "bad"
+    good.mkdir()
+    bad.mkdir()
+    (good / "f.bin").write_bytes(body)
+    (bad / "f.bin").write_bytes(b"something else")
+    digest = hashlib.sha256(body).hexdigest()
+    entry = ([(bad / "f.bin").as_uri(), (good / "f.bin").as_uri()], "sha256", digest)
+    monkeypatch.setitem(REGISTRY, "sub/f.bin", entry)
+    with pytest.raises(FileNotFoundError, match=r"\$MGN_DATA/sub/") as e:
+        download("sub/f.bin", tmp_path / "data", download=False)
+    assert (bad / "f.bin").as_uri() in str(e.value)
+    path = download("sub/f.bin", tmp_path / "data")
+    assert path == (tmp_path / "data" / "sub" / "f.bin").resolve() and path.read_bytes() == body
+    monkeypatch.setenv("MGN_DATA", str(tmp_path / "env"))
+    assert download("sub/f.bin").parent == (tmp_path / "env" / "sub").resolve()
+    # both URLs wrong: nothing is left behind, every URL is in the message
+    monkeypatch.setitem(REGISTRY, "sub/f.bin", ([entry[0][0], entry[0][0]], "sha256", digest))
+    with pytest.raises(FileNotFoundError, match="sha256") as e:
+        fetch("sub/f.bin", tmp_path / "out" / "f.bin")
+    assert list((tmp_path / "out").iterdir()) == []
+    with pytest.raises(KeyError, match="not a registered download"):
+        download("nope", tmp_path)
+
+
+def test_note_data_reaches_the_stamp(monkeypatch):
+    monkeypatch.setitem(env._USED, "data", {})
+    dl.note_data("x/y.bin", "00ff")
+    assert provenance()["data"]["x/y.bin"] == "00ff"
 
 
 def _labels(n=1000, seed=1):

@@ -1,58 +1,30 @@
-"""Data loaders: the MNIST test split (offline first, download with checksum when online),
-and photos as colour clouds (``load_photo``, ``image_to_colors``, ``colors_to_image``, at the end).
+"""The MNIST test split (offline first, downloaded with an MD5 check when missing) and a
+stratified train/held-out split of it.
 
 Conventions (MNIST): images are ``uint8`` arrays of shape ``(N, 28, 28)`` with values 0..255
 (0 = background), labels are ``int64`` of shape ``(N,)`` with values 0..9. Only the official
-**test** split (``t10k``, N = 10,000) is loaded: it is the split the course ships offline.
+**test** split (``t10k``, N = 10,000) is loaded: it is the split the course uses.
 """
+
 from __future__ import annotations
 
 import functools
 import gzip
-import os
 from pathlib import Path
 
 import numpy as np
 
-__all__ = ["load_mnist", "mnist_split", "MNIST_MIRRORS"]
+from ._download import MNIST_MIRRORS, REGISTRY, data_root, file_hash, note_data
+from ._download import download as _download_file
 
-MNIST_MIRRORS = (
-    "https://ossci-datasets.s3.amazonaws.com/mnist/",
-    "http://yann.lecun.com/exdb/mnist/",
-)
-# name -> (md5 of the .gz file, idx magic number)
+__all__ = ["MNIST_MIRRORS", "load_mnist", "mnist_split"]
+
+# name -> (md5 of the .gz file, idx magic number); the URLs are in the download registry.
 _MNIST_FILES = {
     "images": ("t10k-images-idx3-ubyte.gz", "9fb629c4189551a2d022fa330f9573f3", 0x00000803),
     "labels": ("t10k-labels-idx1-ubyte.gz", "ec29112dd5afa0611ce80d1b7f02629c", 0x00000801),
 }
-_TIMEOUT_S = 30.0
-_FIX = ("To fix it, set the environment variable MGN_DATA to a folder that contains "
-        "MNIST/raw/{name} (for example the course's shared/data folder), pass root=..., "
-        "or run once online with download=True.")
-
-
-from ._download import data_root as _resolve_root  # noqa: E402
-from ._download import fetch_file, file_hash  # noqa: E402,F401
-
-
-def _download(path: Path, md5: str) -> None:
-    """Fetch ``path.name`` from the mirrors (the first that works), MD5-checked, onto ``path``."""
-    errors = []
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-    except OSError as e:
-        errors.append(f"cannot create {path.parent}: {e}")
-    else:
-        for mirror in MNIST_MIRRORS:
-            url = mirror + path.name
-            try:
-                fetch_file(url, path, "md5", md5)
-                return
-            except Exception as e:  # network errors, timeouts, bad content: try the next mirror
-                errors.append(f"{url}: {type(e).__name__}: {e}")
-    raise FileNotFoundError(
-        f"MNIST file {path.name!r} is missing: expected it at {path}, and downloading it "
-        f"failed ({'; '.join(errors)}). " + _FIX.format(name=path.name))
+_NAMES = [f"MNIST/raw/{f}" for f, _, _ in _MNIST_FILES.values()]  # keys of REGISTRY
 
 
 @functools.lru_cache(maxsize=8)
@@ -60,21 +32,26 @@ def _read_idx(path: str, mtime_ns: int, size: int, md5: str, magic: int) -> np.n
     """MD5-check and parse one gzipped idx file (cached per path, mtime and size)."""
     found = file_hash(Path(path))
     if found != md5:
+        name = Path(path).name
+        urls = REGISTRY.get(f"MNIST/raw/{name}", ([],))[0]
         raise ValueError(
             f"MNIST file {path} is corrupted: expected md5 {md5}, found md5 {found}. "
-            "Delete it and re-download it (load_mnist(download=True) while online), "
-            "or copy a good one from the course's shared/data.")
+            "Delete it and run load_mnist(download=True) while online to download it again"
+            + (f" (from {' or '.join(urls)})" if urls else "")
+            + "."
+        )
     with gzip.open(path, "rb") as f:
         data = f.read()
     got = int.from_bytes(data[:4], "big")
     if got != magic:
         raise ValueError(f"{path}: bad idx magic number 0x{got:08x}, expected 0x{magic:08x}")
     ndim = data[3]
-    shape = tuple(int.from_bytes(data[4 + 4 * i:8 + 4 * i], "big") for i in range(ndim))
+    shape = tuple(int.from_bytes(data[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim))
     offset = 4 + 4 * ndim
     if len(data) - offset != int(np.prod(shape)):
-        raise ValueError(f"{path}: idx header says shape {shape} but holds "
-                         f"{len(data) - offset} bytes of data")
+        raise ValueError(
+            f"{path}: idx header says shape {shape} but holds {len(data) - offset} bytes of data"
+        )
     arr = np.frombuffer(data, dtype=np.uint8, offset=offset).reshape(shape)
     arr.flags.writeable = False
     return arr
@@ -83,41 +60,60 @@ def _read_idx(path: str, mtime_ns: int, size: int, md5: str, magic: int) -> np.n
 def load_mnist(root=None, download: bool = True) -> tuple[np.ndarray, np.ndarray]:
     """Load the MNIST **test** split (t10k, 10,000 digits).
 
-    ``root`` is the folder that contains ``MNIST/raw/`` (torchvision's layout; the course
-    ships it as ``shared/data``). Look-up order: the ``root`` argument, else the environment
-    variable ``MGN_DATA``, else ``platformdirs.user_cache_dir("mgn_utils")``. Each ``.gz``
-    file's MD5 is checked before it is parsed. A missing file is downloaded when
-    ``download`` is true (mirrors :data:`MNIST_MIRRORS`, 30 s timeout, MD5 checked, then
-    renamed into place atomically).
+    Parameters
+    ----------
+    root : path-like, optional
+        The data folder, which holds ``MNIST/raw/t10k-images-idx3-ubyte.gz`` and
+        ``MNIST/raw/t10k-labels-idx1-ubyte.gz`` (torchvision's layout). Default: the
+        environment variable ``MGN_DATA``, else ``platformdirs.user_cache_dir("mgn_utils")``.
+    download : bool
+        Download a missing file from the mirrors :data:`MNIST_MIRRORS` (in order, 30 s
+        timeout each); its MD5 is checked before it is renamed into place.
 
-    Returns ``(images, labels)``: ``images`` uint8 ``(10000, 28, 28)``, values 0..255;
-    ``labels`` int64 ``(10000,)``, values 0..9. Both arrays are **read-only**
-    (``flags.writeable == False``): they are cached in memory per file and shared between
-    calls, so a second call is instant. Use ``images.copy()`` or
+    Returns
+    -------
+    images : np.ndarray, uint8, shape (10000, 28, 28)
+        Values 0..255 (0 = background).
+    labels : np.ndarray, int64, shape (10000,)
+        Values 0..9.
+
+    Notes
+    -----
+    Each ``.gz`` file's MD5 is checked before it is parsed, and the file's name and MD5 are
+    recorded for the chapter's execution stamp (:func:`mgn_utils.provenance`). Both arrays are
+    **read-only** (``flags.writeable == False``): they are cached in memory per file and
+    shared between calls, so a second call is instant. Use ``images.copy()`` or
     ``images.astype(np.float32) / 255`` for an array you can modify.
 
-    Raises ``FileNotFoundError`` when a file is missing and cannot be downloaded (offline,
-    ``download=False``, root not writable), saying where it was expected and how to fix
-    it; ``ValueError`` when a file's MD5 or idx header is wrong.
+    Raises
+    ------
+    FileNotFoundError
+        A file is missing and cannot be downloaded (offline, ``download=False``, folder not
+        writable); the message names the files, their URLs and the folder they must go into.
+    ValueError
+        A file's MD5 or idx header is wrong.
     """
-    raw = _resolve_root(root) / "MNIST" / "raw"
+    folder = data_root(root)
     out = []
-    for name, md5, magic in _MNIST_FILES.values():
-        path = raw / name
-        if not path.is_file():
-            if not download:
-                raise FileNotFoundError(
-                    f"MNIST file {name!r} not found: expected it at {path} "
-                    "(download=False). " + _FIX.format(name=name))
-            _download(path, md5)
+    for (fname, md5, magic), name in zip(_MNIST_FILES.values(), _NAMES):
+        path = _fetch_into(name, folder, download)
         st = path.stat()
         out.append(_read_idx(str(path), st.st_mtime_ns, st.st_size, md5, magic))
+        note_data(name, md5)
     images, labels = out
     if images.shape[1:] != (28, 28) or labels.ndim != 1 or len(images) != len(labels):
         raise ValueError(f"unexpected MNIST shapes {images.shape} and {labels.shape}")
     labels = labels.astype(np.int64)
     labels.flags.writeable = False
     return images, labels
+
+
+def _fetch_into(name: str, folder: Path, allow: bool) -> Path:
+    """The registered file ``name`` under ``folder``, downloaded when missing and ``allow``."""
+    try:
+        return _download_file(name, folder, download=allow, group=_NAMES)
+    except FileNotFoundError as e:
+        raise FileNotFoundError(f"MNIST file {e}") from None
 
 
 def mnist_split(labels, holdout: float = 0.2, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
@@ -148,7 +144,7 @@ def mnist_split(labels, holdout: float = 0.2, seed: int = 0) -> tuple[np.ndarray
     held = []
     for c in np.unique(labels):
         idx = rng.permutation(np.flatnonzero(labels == c))
-        held.append(idx[:int(round(holdout * len(idx)))])
+        held.append(idx[: round(holdout * len(idx))])
     mask = np.zeros(len(labels), dtype=bool)
     if held:
         mask[np.concatenate(held)] = True

@@ -12,33 +12,43 @@ scored against the truth from samples alone:
 Conventions: batch-first row vectors ``(n, d)``, float32 (the benchmark's precision). The
 benchmark's "cost" is ``½ E‖x − T*(x)‖² = W2²/2``; the metrics below say which they use.
 
-Data: the loader reads ``{root}/Mix3toMix10/{d}_v1.pt``, ``{d}_v2.pt`` and the stored constants
-``{root}/reference/mix3tomix10_d{d}_constants.npz`` (the standardisation ``m``, ``s`` computed with
-the original code, so that ``T*`` is the same everywhere). ``root`` is the argument, else
-``$MGN_DATA/w2bench``, else the user cache folder. Missing checkpoints are downloaded from the
-benchmark's repository at a pinned commit and checked against SHA-256 hashes; without the
-constants file, ``m``, ``s`` and the metric constants are re-estimated from ``2**14`` samples
-(this moves ``T*`` by 0.007 to 0.03 L2-UVP points, see the data's README).
+Data: the two checkpoints of a pair are read from ``{root}/Mix3toMix10/{d}_v1.pt`` and
+``{d}_v2.pt``, where ``root`` is the argument, else ``$MGN_DATA/w2bench``, else the user cache
+folder; missing ones are downloaded from the benchmark's repository at a pinned commit (URLs in
+:data:`mgn_utils.datasets.REGISTRY`) and checked against SHA-256 hashes. The standardisation
+``m``, ``s``, the metric constants and the linear baseline ship with the package
+(``mgn_utils/datasets/w2bench_reference/``, computed with the original code, so that ``T*`` is
+the same everywhere); re-estimating them happens only on request (``constants="estimate"``).
 
-Specification: ``shared/data/w2bench/README.md`` (written from the original repository,
-``github.com/iamalexkorotin/Wasserstein2Benchmark``, MIT licence); no code of that repository is
-used here.
+Origin: ``github.com/iamalexkorotin/Wasserstein2Benchmark`` (MIT licence); the loader was written
+from a specification of that repository's code, none of which is used here.
 """
+
 from __future__ import annotations
 
+import io
 import math
 import os
-import warnings
+from importlib import resources
 from pathlib import Path
 
 import numpy as np
 import torch
 from torch.nn import functional as F
 
-from ._download import fetch_file, file_hash
+from ._download import _W2BENCH_SHA256, W2BENCH_COMMIT, fetch, file_hash, how_to_get, note_data
 
-__all__ = ["W2BenchPair", "load_pair", "mixture_parameters", "SIGMA", "STRONG_CONVEXITY",
-           "REPOSITORY_COMMIT", "CHECKPOINT_SHA256", "CONSTANTS_SHA256", "PAPER_DIMS"]
+__all__ = [
+    "CHECKPOINT_SHA256",
+    "CONSTANTS_SHA256",
+    "PAPER_DIMS",
+    "REPOSITORY_COMMIT",
+    "SIGMA",
+    "STRONG_CONVEXITY",
+    "W2BenchPair",
+    "load_pair",
+    "mixture_parameters",
+]
 
 SIGMA = 0.4  # standard deviation scale of each Mix3 component
 N_COMPONENTS = 3
@@ -46,26 +56,11 @@ STRONG_CONVEXITY = 0.01  # λ of the (λ/2)‖x‖² term added to each ICNN pot
 PAPER_DIMS = (2, 4, 8, 16, 32, 64, 128, 256)  # the dimensions of the paper's high-dimensional pairs
 
 REPOSITORY = "iamalexkorotin/Wasserstein2Benchmark"
-REPOSITORY_COMMIT = "647a1acc85f88e207733d087cbe87987cc0dea06"
-_BASE_URL = f"https://raw.githubusercontent.com/{REPOSITORY}/{REPOSITORY_COMMIT}/benchmarks/Mix3toMix10/"
-_TIMEOUT_S = 30.0
+REPOSITORY_COMMIT = W2BENCH_COMMIT
 
-# SHA-256 of the checkpoints (byte-for-byte copies of the repository's files) and of the derived
-# constants, as listed in the data's README.
-CHECKPOINT_SHA256 = {
-    "2_v1.pt": "12fbf72953af1371002cb4a0b67757bd63b335e923fc5f7d4076fbeb81ee72b5",
-    "2_v2.pt": "28d161bf7b352d678fb77f512b51266574da06455d3eabf9173695813efc1716",
-    "4_v1.pt": "edbe9ff24297c685d070811930f2d17b63f0fd299cba0f792617798211e1bbc2",
-    "4_v2.pt": "ec2a061e00be682b5212cfd9801d6d874768bd8b7ba3c2a80e2dc48d5a473425",
-    "8_v1.pt": "0ace0d609d39eac0cbbb0f1e26ca1cd2329a8c48da7122f3118389755ca5be16",
-    "8_v2.pt": "f2ef690cf8f9c3c9aed9c15471a64c8dc9da68f5d565b1c091d8f2e7caec5cb5",
-    "16_v1.pt": "d50a23710ca3b71a01007cd53c6b578de087c9879e0506866bac9196357e1891",
-    "16_v2.pt": "722088932a1a0dbbf9cc1e90a6b9d86df0536f4520caf205b33161c74c0dd574",
-    "32_v1.pt": "d843897886c9346c3a0d14c2a0824f5b235ca4cf7932dda77a8c8f5c1a3fc201",
-    "32_v2.pt": "34e8fed6bc0c7cfc54fa607b2bfb17118b70a1c135be486f55299299062f767f",
-    "64_v1.pt": "ea8778313115151315cdc4a60198fea41e18800295559391c97e9a49b5b8f56c",
-    "64_v2.pt": "2bbc6d8e5c7f29a6e188e23ea10b811e1b07b1bd0f355cc8916356eed2e7428b",
-}
+# SHA-256 of the checkpoints (byte-for-byte copies of the repository's files; the same table is
+# the download registry's) and of the constants shipped in ``w2bench_reference/``.
+CHECKPOINT_SHA256 = dict(_W2BENCH_SHA256)
 CONSTANTS_SHA256 = {
     2: "d8e56cadb37f13b6accd5ac4baa36f95a41c3a8fc6461503033a4535991cd95c",
     4: "5a00d6d18db70cfea1fe37ad7eabfc4b1da2e578f8a74eb3027c1b748ad6c849",
@@ -74,10 +69,7 @@ CONSTANTS_SHA256 = {
     32: "739eee8dc4d646ca1a39cd49b343020e7630257fca763fdb027d823871e7a0f5",
     64: "02ea243cb8d45eab0af31afd2353a667bd84a302129206ea3fe529bb22c19679",
 }
-_FIX = ("To fix it, set the environment variable MGN_DATA to a folder that contains "
-        "w2bench/Mix3toMix10/ (for example the course's shared/data folder), or pass root=... "
-        "pointing at the w2bench folder itself, or run once online so the checkpoints can be "
-        "downloaded.")
+_REFERENCE = "w2bench_reference"  # the package folder of the stored constants
 
 
 # --------------------------------------------------------------------------- files
@@ -88,58 +80,76 @@ def _resolve_root(root) -> Path:
             root = Path(data) / "w2bench"
         else:
             import platformdirs
+
             root = Path(platformdirs.user_cache_dir("mgn_utils")) / "w2bench"
     return Path(root).expanduser().resolve()
 
 
-def _sha256(path: Path) -> str:
-    return file_hash(path, "sha256")
-
-
-def _check_hash(path: Path, expected: str | None) -> None:
-    if expected is None:
-        return
-    found = _sha256(path)
-    if found != expected:
-        raise ValueError(f"w2bench file {path} is corrupted: expected sha256 {expected}, found {found}. "
-                         "Delete it and run again online to re-download it, or copy a good one "
-                         "from the course's shared/data/w2bench.")
-
-
-def _download(path: Path, sha256: str) -> None:
-    """Fetch ``path.name`` from the pinned commit, SHA-256-checked, onto ``path``.
-    Raises ``FileNotFoundError`` (with the reason) on failure."""
-    url = _BASE_URL + path.name
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-    except OSError as e:
-        raise FileNotFoundError(f"w2bench checkpoint {path.name!r} is missing: expected it at {path}, "
-                                f"and the folder is not writable ({e}). " + _FIX) from None
-    try:
-        fetch_file(url, path, "sha256", sha256, timeout=_TIMEOUT_S)
-    except Exception as e:  # offline, timeout, bad content
-        raise FileNotFoundError(f"w2bench checkpoint {path.name!r} is missing: expected it at {path}, "
-                                f"and downloading it from {url} failed ({type(e).__name__}: {e}). "
-                                + _FIX) from None
-
-
-def _checkpoint(root: Path, dim: int, version: str, download: bool) -> Path:
-    name = f"{dim}_{version}.pt"
-    path = root / "Mix3toMix10" / name
-    sha = CHECKPOINT_SHA256.get(name)
+def _checkpoint(root: Path, dim: int, version: str, download: bool) -> tuple[Path, str]:
+    """Path and SHA-256 of ``{root}/Mix3toMix10/{dim}_{version}.pt``, downloaded when missing."""
+    fname = f"{dim}_{version}.pt"
+    name = f"w2bench/Mix3toMix10/{fname}"
+    path = root / "Mix3toMix10" / fname
+    sha = CHECKPOINT_SHA256.get(fname)
+    group = [f"w2bench/Mix3toMix10/{dim}_{v}.pt" for v in ("v1", "v2")]
+    if sha is None:
+        if not path.is_file():
+            raise FileNotFoundError(
+                f"w2bench checkpoint {fname!r} not found: expected it at {path}. Only the "
+                f"dimensions {sorted({int(k.split('_')[0]) for k in CHECKPOINT_SHA256})} can be "
+                "downloaded (their SHA-256 hashes are pinned); put the files for other dimensions "
+                "there by hand."
+            )
+        return path, file_hash(path, "sha256")  # unpinned: read as it is, digest recorded
     if not path.is_file():
         if not download:
-            raise FileNotFoundError(f"w2bench checkpoint {name!r} not found: expected it at {path} "
-                                    "(download=False). " + _FIX)
-        if sha is None:
             raise FileNotFoundError(
-                f"w2bench checkpoint {name!r} not found: expected it at {path}. Only the dimensions "
-                f"{sorted({int(k.split('_')[0]) for k in CHECKPOINT_SHA256})} can be downloaded "
-                "(their SHA-256 hashes are pinned); put the files for other dimensions there by hand. "
-                + _FIX)
-        _download(path, sha)
-    _check_hash(path, sha)
-    return path
+                f"w2bench checkpoint {fname!r} not found: expected it at {path} (download=False). "
+                + how_to_get(group, path)
+            )
+        try:
+            fetch(name, path, group=group)  # the registry's URLs in order, SHA-256 checked
+        except FileNotFoundError as e:
+            raise FileNotFoundError(f"w2bench checkpoint {e}") from None
+    found = file_hash(path, "sha256")
+    if found != sha:
+        raise ValueError(
+            f"w2bench file {path} is corrupted: expected sha256 {sha}, found {found}. Delete it and "
+            "call load_pair again while online to download it again. " + how_to_get(group, path)
+        )
+    return path, found
+
+
+def _stored_constants(dim: int) -> tuple[dict, str]:
+    """The constants shipped with the package for ``dim``, SHA-256-checked, and their name."""
+    fname = f"mix3tomix10_d{dim}_constants.npz"
+    expected = CONSTANTS_SHA256.get(dim)
+    res = resources.files(__package__).joinpath(_REFERENCE, fname)
+    if expected is None or not res.is_file():
+        raise ValueError(
+            f"no stored constants for dim={dim}: the package ships them for the dimensions "
+            f"{sorted(CONSTANTS_SHA256)} only. Pass constants='estimate' to re-estimate m, s, "
+            "Var(P), Var(Q) and the linear baseline from 2**14 samples (T* then differs from the "
+            "original's by about 0.01 to 0.03 L2-UVP points and the linear baseline by up to about "
+            "0.5), or constants=PATH to a constants .npz file with the same keys."
+        )
+    raw = res.read_bytes()
+    return _parse_constants(raw, expected, f"mgn_utils/datasets/{_REFERENCE}/{fname}"), fname
+
+
+def _parse_constants(raw: bytes, expected: str | None, label: str) -> dict:
+    import hashlib
+
+    found = hashlib.sha256(raw).hexdigest()
+    if expected is not None and found != expected:
+        raise ValueError(
+            f"{label} is corrupted: expected sha256 {expected}, found {found}. Reinstall "
+            "mgn_utils (the file ships with the package)."
+        )
+    with np.load(io.BytesIO(raw)) as z:
+        constants = {k: z[k] for k in z.files}
+    note_data(label, found)
+    return constants
 
 
 # --------------------------------------------------------------------------- P (Mix3)
@@ -170,7 +180,11 @@ def _icnn_potential(sd: dict, x: torch.Tensor) -> torch.Tensor:
 
     def quad(i):
         q = sd[f"quadratic_layers.{i}.quadratic_decomposed"][:, 0, :]  # (d, h)
-        return (x @ q) ** 2 + x @ sd[f"quadratic_layers.{i}.weight"].T + sd[f"quadratic_layers.{i}.bias"]
+        return (
+            (x @ q) ** 2
+            + x @ sd[f"quadratic_layers.{i}.weight"].T
+            + sd[f"quadratic_layers.{i}.bias"]
+        )
 
     z = quad(0)  # no activation on the first layer
     z = F.celu(z @ sd["convex_layers.0.weight"].T + quad(1))
@@ -211,14 +225,18 @@ class W2BenchPair:
         self.constants = source
 
     def __repr__(self) -> str:
-        return (f"W2BenchPair(dim={self.dim}, Var(P)={self.source_var:.4g}, Var(Q)={self.target_var:.4g}, "
-                f"s={self.s:.6g}, constants={self.constants!r})")
+        return (
+            f"W2BenchPair(dim={self.dim}, Var(P)={self.source_var:.4g}, Var(Q)={self.target_var:.4g}, "
+            f"s={self.s:.6g}, constants={self.constants!r})"
+        )
 
     # ----------------------------------------------------------------- sampling
     def _check_x(self, x: torch.Tensor) -> torch.Tensor:
         if not torch.is_tensor(x) or x.ndim != 2 or x.shape[1] != self.dim:
             shape = tuple(x.shape) if torch.is_tensor(x) else type(x).__name__
-            raise ValueError(f"expected x of shape (n, {self.dim}) (batch-first row vectors), got {shape}")
+            raise ValueError(
+                f"expected x of shape (n, {self.dim}) (batch-first row vectors), got {shape}"
+            )
         return x.to(torch.float32)
 
     def _mix(self, k: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
@@ -299,6 +317,7 @@ class W2BenchPair:
         values ``(n, d)``. ``Var(Q)`` is the stored metric constant :attr:`target_var`.
         """
         from ..metrics import l2_uvp
+
         x = self._check_x(x)
         return l2_uvp(T_hat, self.true_map(x), x, self.target_var)
 
@@ -325,11 +344,25 @@ def _estimate_constants(dim: int, sds: list[dict], centers: np.ndarray, maps: np
     """Re-estimate ``m``, ``s``, the metric constants and the linear baseline from ``2**14``
     samples each (seeded torch generator), the way the original computes them."""
     from ..distributions import gaussian_ot_map
-    pair = W2BenchPair(dim, sds, dict(centers=centers, maps=maps, m=np.zeros(dim, np.float32), s=1.0,
-                                      P_var=1.0, Q_var=1.0, Q_mean=np.zeros(dim, np.float32),
-                                      lin_W=np.eye(dim, dtype=np.float32), lin_b=np.zeros(dim, np.float32),
-                                      lin_W_inv=np.eye(dim, dtype=np.float32),
-                                      lin_b_inv=np.zeros(dim, np.float32)), "estimated")
+
+    pair = W2BenchPair(
+        dim,
+        sds,
+        {
+            "centers": centers,
+            "maps": maps,
+            "m": np.zeros(dim, np.float32),
+            "s": 1.0,
+            "P_var": 1.0,
+            "Q_var": 1.0,
+            "Q_mean": np.zeros(dim, np.float32),
+            "lin_W": np.eye(dim, dtype=np.float32),
+            "lin_b": np.zeros(dim, np.float32),
+            "lin_W_inv": np.eye(dim, dtype=np.float32),
+            "lin_b_inv": np.zeros(dim, np.float32),
+        },
+        "estimated",
+    )
     g = torch.Generator().manual_seed(0)
     n = 2**14
     X = pair.sample_source(n, g)
@@ -342,61 +375,98 @@ def _estimate_constants(dim: int, sds: list[dict], centers: np.ndarray, maps: np
     mp, mq = torch.zeros(dim, dtype=torch.float64), Y.double().mean(0)
     W, b = gaussian_ot_map(mp, cov(X), mq, cov(Y))
     Wi, bi = gaussian_ot_map(mq, cov(Y), mp, cov(X))
-    return dict(centers=centers, maps=maps, m=m.numpy(), s=s,
-                P_var=float(X.var(0, unbiased=False).sum()), Q_var=float(Y.var(0, unbiased=False).sum()),
-                Q_mean=mq.float().numpy(), lin_W=W.float().numpy(), lin_b=b.float().numpy(),
-                lin_W_inv=Wi.float().numpy(), lin_b_inv=bi.float().numpy())
+    return {
+        "centers": centers,
+        "maps": maps,
+        "m": m.numpy(),
+        "s": s,
+        "P_var": float(X.var(0, unbiased=False).sum()),
+        "Q_var": float(Y.var(0, unbiased=False).sum()),
+        "Q_mean": mq.float().numpy(),
+        "lin_W": W.float().numpy(),
+        "lin_b": b.float().numpy(),
+        "lin_W_inv": Wi.float().numpy(),
+        "lin_b_inv": bi.float().numpy(),
+    }
 
 
-def load_pair(dim: int, root=None, download: bool = True) -> W2BenchPair:
+def load_pair(dim: int, root=None, download: bool = True, constants="stored") -> W2BenchPair:
     """Load the benchmark pair Mix3 -> Q in dimension ``dim``.
 
-    Args:
-        dim: the dimension ``d`` (the paper's pairs: 2, 4, ..., 256; any ``d`` whose files are
-            present under ``root`` with the same layout works).
-        root: the ``w2bench`` folder, holding ``Mix3toMix10/{d}_v1.pt``, ``{d}_v2.pt`` and
-            ``reference/mix3tomix10_d{d}_constants.npz``. Default: ``$MGN_DATA/w2bench``, else the
-            user cache folder (``platformdirs.user_cache_dir("mgn_utils")/w2bench``).
-        download: fetch missing checkpoints from the benchmark repository (commit
-            :data:`REPOSITORY_COMMIT`, SHA-256 checked against :data:`CHECKPOINT_SHA256`).
+    Parameters
+    ----------
+    dim : int
+        The dimension ``d``. Constants ship for 2, 4, 8, 16, 32 and 64 (the paper's pairs up to
+        64, whose checkpoints can be downloaded); any other ``d`` needs its checkpoints under
+        ``root`` and ``constants="estimate"`` or a constants file.
+    root : path-like, optional
+        The ``w2bench`` folder, holding ``Mix3toMix10/{d}_v1.pt`` and ``{d}_v2.pt``. Default:
+        ``$MGN_DATA/w2bench``, else ``platformdirs.user_cache_dir("mgn_utils")/w2bench``.
+    download : bool
+        Fetch missing checkpoints from the benchmark repository (commit
+        :data:`REPOSITORY_COMMIT`, SHA-256 checked against :data:`CHECKPOINT_SHA256` before
+        they are renamed into place).
+    constants : {"stored", "estimate"} or path-like
+        Where ``m``, ``s``, the metric constants and the linear baseline come from.
+        ``"stored"`` (default): the files shipped with the package, SHA-256 checked against
+        :data:`CONSTANTS_SHA256`; a dimension without one raises. ``"estimate"``: re-estimated
+        from ``2**14`` samples each (``T*`` then differs from the original's by about 0.01 to
+        0.03 L2-UVP points, the linear baseline by up to about 0.5). A path: a ``.npz`` file
+        with the same keys (checked against :data:`CONSTANTS_SHA256` when ``dim`` is listed).
 
-    Checkpoints are read with ``torch.load(..., weights_only=True)``; files whose hash is listed
-    are checked. Mix3's parameters are regenerated from the seed and, when the constants file is
-    present, must equal the stored ones exactly. Without the constants file, ``m``, ``s``, the
-    metric constants and the linear baseline are re-estimated (with a warning).
+    Returns
+    -------
+    W2BenchPair
+        With ``constants`` equal to ``"stored"`` or ``"estimated"``.
 
-    Raises:
-        FileNotFoundError: a checkpoint is missing and cannot be downloaded; the message names
-            the file, where it was expected, and how to fix it (set ``MGN_DATA``).
-        ValueError: a bad ``dim``, a corrupted file, or regenerated parameters that differ from
-            the stored ones.
+    Notes
+    -----
+    Checkpoints are read with ``torch.load(..., weights_only=True)``. Mix3's parameters are
+    regenerated from the seed and must equal the stored ones exactly. The name and SHA-256 of
+    every file read are recorded for the chapter's execution stamp (:func:`mgn_utils.provenance`).
+
+    Raises
+    ------
+    FileNotFoundError
+        A checkpoint is missing and cannot be downloaded; the message names the files, their
+        URLs and the folder they must go into (``$MGN_DATA/w2bench/Mix3toMix10/``).
+    ValueError
+        A bad ``dim`` or ``constants``, no stored constants for ``dim``, a corrupted file, or
+        regenerated parameters that differ from the stored ones.
     """
     if isinstance(dim, bool) or not isinstance(dim, (int, np.integer)) or dim < 1:
         raise ValueError(f"dim must be a positive int, got {dim!r}")
     dim = int(dim)
+    if isinstance(constants, str) and constants in ("stored", "estimate"):
+        stored = _stored_constants(dim)[0] if constants == "stored" else None
+    elif isinstance(constants, (str, os.PathLike)):
+        cpath = Path(constants).expanduser()
+        if not cpath.is_file():
+            raise ValueError(
+                f"constants must be 'stored', 'estimate' or the path of a constants .npz file; "
+                f"{str(cpath)!r} is not a file"
+            )
+        stored = _parse_constants(cpath.read_bytes(), CONSTANTS_SHA256.get(dim), str(cpath))
+    else:
+        raise ValueError(f"constants must be 'stored', 'estimate' or a path, got {constants!r}")
     root = _resolve_root(root)
     sds = []
     for v in ("v1", "v2"):
-        path = _checkpoint(root, dim, v, download)
+        path, sha = _checkpoint(root, dim, v, download)
         sd = torch.load(path, map_location="cpu", weights_only=True)
         sds.append({k: t.to(torch.float32) for k, t in sd.items()})
+        note_data(f"w2bench/Mix3toMix10/{path.name}", sha)
     if sds[0]["quadratic_layers.0.weight"].shape[1] != dim:
-        raise ValueError(f"{root}/Mix3toMix10/{dim}_v1.pt holds a potential of dimension "
-                         f"{sds[0]['quadratic_layers.0.weight'].shape[1]}, not {dim}")
+        raise ValueError(
+            f"{root}/Mix3toMix10/{dim}_v1.pt holds a potential of dimension "
+            f"{sds[0]['quadratic_layers.0.weight'].shape[1]}, not {dim}"
+        )
     centers, maps = mixture_parameters(dim)
-    cpath = root / "reference" / f"mix3tomix10_d{dim}_constants.npz"
-    if cpath.is_file():
-        _check_hash(cpath, CONSTANTS_SHA256.get(dim))
-        with np.load(cpath) as z:
-            constants = {k: z[k] for k in z.files}
-        if not (np.array_equal(constants["centers"], centers) and np.array_equal(constants["maps"], maps)):
-            raise ValueError(f"the Mix3 parameters regenerated from seed 0 differ from those stored in {cpath}; "
-                             "the NumPy legacy random stream or the float32 scaling has changed")
-        source = "stored"
-    else:
-        warnings.warn(f"{cpath} not found: re-estimating m, s, Var(P), Var(Q) and the linear baseline "
-                      "from 2**14 samples; T* then differs from the reference by about 0.01-0.03 "
-                      "L2-UVP points", stacklevel=2)
-        constants = _estimate_constants(dim, sds, centers, maps)
-        source = "estimated"
-    return W2BenchPair(dim, sds, constants, source)
+    if stored is None:
+        return W2BenchPair(dim, sds, _estimate_constants(dim, sds, centers, maps), "estimated")
+    if not (np.array_equal(stored["centers"], centers) and np.array_equal(stored["maps"], maps)):
+        raise ValueError(
+            f"the Mix3 parameters regenerated from seed 0 differ from the stored ones (d = {dim}); "
+            "the NumPy legacy random stream or the float32 scaling has changed"
+        )
+    return W2BenchPair(dim, sds, stored, "stored")
