@@ -114,8 +114,8 @@ def _checkpoint(root: Path, dim: int, version: str, download: bool) -> tuple[Pat
     found = file_hash(path, "sha256")
     if found != sha:
         raise ValueError(
-            f"w2bench file {path} is corrupted: expected sha256 {sha}, found {found}. Delete it and "
-            "call load_pair again while online to download it again. " + how_to_get(group, path)
+            f"w2bench file {path} is corrupted: expected sha256 {sha}, found {found}. Delete it "
+            "and call load_pair again while online to download it again. " + how_to_get(group, path)
         )
     return path, found
 
@@ -226,8 +226,8 @@ class W2BenchPair:
 
     def __repr__(self) -> str:
         return (
-            f"W2BenchPair(dim={self.dim}, Var(P)={self.source_var:.4g}, Var(Q)={self.target_var:.4g}, "
-            f"s={self.s:.6g}, constants={self.constants!r})"
+            f"W2BenchPair(dim={self.dim}, Var(P)={self.source_var:.4g}, "
+            f"Var(Q)={self.target_var:.4g}, s={self.s:.6g}, constants={self.constants!r})"
         )
 
     # ----------------------------------------------------------------- sampling
@@ -247,7 +247,8 @@ class W2BenchPair:
         return x
 
     def sample_source(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
-        """``n`` samples of ``P`` ``(n, d)``: ``k ~ U{0,1,2}``, ``z ~ N(0, I)``, ``x = σ A_k z + C_k``.
+        """``n`` samples of ``P`` ``(n, d)``: ``k ~ U{0,1,2}``, ``z ~ N(0, I)``,
+        ``x = σ A_k z + C_k``.
 
         All random numbers come from ``generator`` (torch's global one when ``None``).
         """
@@ -285,7 +286,7 @@ class W2BenchPair:
         return (self._psi_sum(x) - x @ self.m) / self.s
 
     def true_map(self, x: torch.Tensor, chunk: int = 65536) -> torch.Tensor:
-        """The ground-truth OT map ``T*(x) = (G(x) − m) / s`` with ``G = ∇(ψ_v1 + ψ_v2)`` by autograd.
+        """The ground-truth OT map ``T*(x) = (G(x) − m) / s``, ``G = ∇(ψ_v1 + ψ_v2)`` by autograd.
 
         ``(n, d) -> (n, d)``, float32, detached (no gradient flows back to ``x``). Works under
         ``torch.no_grad()``. Rows are processed ``chunk`` at a time.
@@ -302,7 +303,7 @@ class W2BenchPair:
     __call__ = true_map
 
     def linear_map(self, x: torch.Tensor) -> torch.Tensor:
-        """The benchmark's linear baseline ``x ↦ x W + b`` (``W`` symmetric): ``(n, d) -> (n, d)``."""
+        """The linear baseline of the benchmark, ``x ↦ x W + b`` (``W`` symmetric), ``(n, d)``."""
         return self._check_x(x) @ self.linear_W + self.linear_b
 
     def linear_inverse_map(self, x: torch.Tensor) -> torch.Tensor:
