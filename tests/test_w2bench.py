@@ -70,7 +70,7 @@ def test_regenerated_mixture_equals_stored_exactly(d):
         assert np.array_equal(centers, z["centers"]) and np.array_equal(maps, z["maps"])
     assert np.allclose(
         np.sort(np.unique(centers)), [-1.0998534, 0.0, 1.0998534]
-    )  # README §1, step 3
+    )  # ±1/mult, mult = 0.9092121
     assert np.allclose(np.linalg.norm(maps, axis=2), 1 / 0.9092121, rtol=1e-5)
 
 

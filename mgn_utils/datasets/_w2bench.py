@@ -124,7 +124,7 @@ def _stored_constants(dim: int) -> tuple[dict, str]:
     """The constants shipped with the package for ``dim``, SHA-256-checked, and their name."""
     fname = f"mix3tomix10_d{dim}_constants.npz"
     expected = CONSTANTS_SHA256.get(dim)
-    res = resources.files(__package__).joinpath(_REFERENCE, fname)
+    res = resources.files(__package__).joinpath(_REFERENCE).joinpath(fname)  # 3.9: one arg
     if expected is None or not res.is_file():
         raise ValueError(
             f"no stored constants for dim={dim}: the package ships them for the dimensions "
@@ -176,7 +176,7 @@ def mixture_parameters(dim: int) -> tuple[np.ndarray, np.ndarray]:
 
 # --------------------------------------------------------------------------- ψ (DenseICNN)
 def _icnn_potential(sd: dict, x: torch.Tensor) -> torch.Tensor:
-    """One benchmark potential ψ_v(x), ``(n, d) -> (n,)`` (README §2, rank 1, CELU, λ = 0.01)."""
+    """One benchmark potential ψ_v(x), ``(n, d) -> (n,)`` (DenseICNN, rank 1, CELU, λ = 0.01)."""
 
     def quad(i):
         q = sd[f"quadratic_layers.{i}.quadratic_decomposed"][:, 0, :]  # (d, h)
@@ -264,7 +264,7 @@ class W2BenchPair:
     def reference_sample(self, n: int = 4096, seed: int = 2024) -> torch.Tensor:
         """The original code's draw of ``n`` samples after ``np.random.seed(seed)`` and
         ``torch.manual_seed(seed)``: blocks of at most 1024 rows, ``randint`` (NumPy) then ``randn``
-        (torch) per block. With the defaults this is the README's ``eval4096`` set (Table A). It
+        (torch) per block. With the defaults this is the original's 4096-sample evaluation set. It
         uses its own generators and leaves the global ones untouched."""
         rs = np.random.RandomState(seed)
         g = torch.Generator().manual_seed(seed)
