@@ -30,7 +30,7 @@ from .models import (
     CMGN, ICGN, ICNN, MMGN, ConvexPotential, Critic, MLPMap, MonotoneGradientNet,
     PotentialMLP, QuadraticConvexPotential, SoftmaxMGradNetM,
 )
-from .solvers import fit_w2_minimax
+from .solvers import MGNTransport, fit_w2_minimax
 from .training import FitResult, fit
 
 # The first edition's module names, kept importable (``import mgn_utils.data`` etc.).
@@ -56,6 +56,6 @@ __all__ = [
     "load_mnist", "load_pair", "load_photo", "mnist_split", "Banana", "Gaussian",
     "GaussianMixture", "ImageKDE", "gaussian_ot_map", "gaussian_w2", "sqrtm_psd", "CMGN", "ICGN",
     "ICNN", "MMGN", "ConvexPotential", "Critic", "MLPMap", "MonotoneGradientNet", "PotentialMLP",
-    "QuadraticConvexPotential", "SoftmaxMGradNetM", "fit_w2_minimax", "FitResult", "fit",
+    "QuadraticConvexPotential", "SoftmaxMGradNetM", "MGNTransport", "fit_w2_minimax", "FitResult", "fit",
     "__version__",
 ]

@@ -4,8 +4,9 @@ estimator in POT's ``ot.da`` convention."""
 from . import _morphing as morphing
 from ._minimax import MinimaxResult, affine_init, fit_w2_minimax, sample_gaussian_map
 from ._morphing import MORPH_DEFAULTS, map_mse, morphing_reference, train_morphing
+from ._transport import MGNTransport
 
 __all__ = [
     "MinimaxResult", "affine_init", "fit_w2_minimax", "sample_gaussian_map", "MORPH_DEFAULTS",
-    "map_mse", "morphing_reference", "train_morphing", "morphing",
+    "map_mse", "morphing_reference", "train_morphing", "morphing", "MGNTransport",
 ]
