@@ -16,16 +16,23 @@ def _no_profile_env(monkeypatch):
     monkeypatch.delenv("MGN_PROFILE", raising=False)
 
 
-def test_defaults_cpu_full(capsys):
+def _expected_device() -> torch.device:
+    if torch.cuda.is_available():
+        return torch.device("cuda")
+    mps = getattr(torch.backends, "mps", None)
+    return torch.device("mps" if mps is not None and mps.is_available() else "cpu")
+
+
+def test_defaults_full_on_the_best_device(capsys):
     env = setup_notebook()
     assert isinstance(env, NotebookEnv)
-    assert env.device == torch.device("cpu")  # this machine has no GPU
+    assert env.device == _expected_device()
     assert env.profile == "full" and env.seed == 0 and env.is_colab is False
     assert env.torch_version == torch.__version__ and isinstance(env.mgn_utils_version, str)
     out = capsys.readouterr().out
     assert out.count("\n") == 1
     assert out.startswith(f"mgn_utils {env.mgn_utils_version} | torch {torch.__version__} |")
-    assert "device cpu | profile full | seed 0" in out
+    assert f"device {_expected_device()} | profile full | seed 0" in out
 
 
 def test_quiet_prints_nothing(capsys):

@@ -1,70 +1,139 @@
 """Record a reproduced number in a chapter, for the book's results page.
 
-``record(...)`` shows a one-line summary under the cell and stores the same information in
-that output's metadata (key ``mgn_result``). ``tools/nbtools.py
-results`` collects these from the stored outputs of every chapter (made by a full run) and
+``record(...)`` stores one result in the metadata of a small output (key ``mgn_result``)
+that carries no visible text, so the reader's page shows only the chapter's own table or
+sentence; ``tools/nbtools.py pages`` collects the entries of every chapter's stored full run and
 writes ``book/results.md``: the table is never typed by hand.
+
+Verdicts follow the course's rules for comparisons: the tolerance comes from the measured
+spread of our number (and of the source's, when it is a sample estimate), so "matches",
+"better" and "worse" need a ``spread``; without one the verdict can only be "new" (no source)
+or "not comparable" (the source's metric differs).
 """
+
 from __future__ import annotations
 
 import math
+import os
 
-__all__ = ["record", "RESULT_KEY", "verdict"]
+__all__ = ["record", "RESULT_KEY", "verdict", "tolerance_from_spread"]
 
 RESULT_KEY = "mgn_result"
+VERDICTS = ("matches", "better", "worse", "new", "not comparable", "failed")
 
 
-def verdict(ours: float, source: float | None, better: str = "lower", rtol: float = 0.1) -> str:
-    """``"matches"`` when within ``rtol`` (relative) of the source, else ``"better"``/``"worse"``
-    according to ``better`` (``"lower"`` or ``"higher"`` is better); ``"new"`` without a source."""
+def tolerance_from_spread(spread: float, source_spread: float = 0.0, k: float = 2.0) -> float:
+    """The verdict's window: ``k · sqrt(spread² + source_spread²)`` (``k = 2`` by default).
+
+    ``spread`` is the standard deviation (or half-range) of our number over seeds or
+    evaluation resamples; ``source_spread`` the same for the source's number when known.
+    """
+    if not (spread >= 0 and source_spread >= 0 and k > 0):
+        raise ValueError(f"spreads must be >= 0 and k > 0, got {spread}, {source_spread}, {k}")
+    return k * math.hypot(spread, source_spread)
+
+
+def verdict(ours: float, source: float | None, better: str = "lower",
+            tolerance: float | None = None) -> str:
+    """``"matches"`` when ``|ours − source| <= tolerance``, else ``"better"``/``"worse"``
+    (``better``: ``"lower"`` or ``"higher"``); ``"new"`` without a source; ``"failed"`` for a
+    non-finite number. A comparison needs a ``tolerance`` (derived from the spread)."""
     if better not in ("lower", "higher"):
         raise ValueError(f"better must be 'lower' or 'higher', got {better!r}")
-    if source is None or not math.isfinite(ours):
-        return "new" if source is None else "failed"
-    if abs(ours - source) <= rtol * abs(source):
+    if source is None:
+        return "new"
+    if not math.isfinite(ours):
+        return "failed"
+    if tolerance is None:
+        raise ValueError("a verdict against a source needs a tolerance from the measured spread "
+                         "(pass spread=..., or comparable=False when the metrics differ)")
+    if abs(ours - source) <= tolerance:
         return "matches"
     return "better" if (ours < source) == (better == "lower") else "worse"
 
 
 def record(experiment: str, metric: str, ours: float, *, source: float | None = None,
-           source_ref: str = "", definition: str = "", better: str = "lower", rtol: float = 0.1,
-           note: str = "", profile: str | None = None, device: str | None = None, fmt: str = ".4g"):
-    """Display and store one reproduced number.
+           source_ref: str = "", definition: str = "", better: str = "lower",
+           spread: float | None = None, n_seeds: int | None = None,
+           source_spread: float = 0.0, comparable: bool = True, note: str = "",
+           profile: str | None = None, device: str | None = None, fmt: str = ".4g",
+           show: bool = False) -> dict:
+    """Store one reproduced number for the results page.
 
-    Args:
-        experiment: what was run, e.g. ``"Gaussian -> N(0, I), C-MGN, Monge-Ampère loss"``.
-        metric: the metric's short name, e.g. ``"L2-UVP (%)"``.
-        ours: our value (a float).
-        source: the source's value, if the source reports one.
-        source_ref: where the source's value comes from, e.g. ``"GradNetOT, Table I"``.
-        definition: one line defining the metric (conventions: W2 vs W2², cost).
-        better: ``"lower"`` or ``"higher"``; with ``rtol`` it decides the verdict.
-        note: the reason behind the verdict, or a caveat.
-        profile, device: default to the current ``MGN_PROFILE`` and torch's device.
-    Returns the stored dictionary.
+    Parameters
+    ----------
+    experiment : str
+        What was run, e.g. ``"Gaussian -> N(0, I), C-MGN, Monge-Ampère loss"``.
+    metric : str
+        The metric's short name, e.g. ``"L2-UVP (%)"``.
+    ours : float
+        Our value (the median over seeds when there are several).
+    source : float, optional
+        The source's value, if the source reports one.
+    source_ref : str
+        Where the source's value comes from, e.g. ``"GradNetOT, Table I"``.
+    definition : str
+        One line defining the metric (conventions: W2 vs W2², cost).
+    better : {"lower", "higher"}
+    spread : float, optional
+        Spread of our number (standard deviation or half-range over ``n_seeds`` seeds or over
+        evaluation resamples; say which in ``note``). Needed for any verdict against a source.
+    n_seeds : int, optional
+        How many independent runs ``ours`` and ``spread`` come from.
+    source_spread : float
+        Spread of the source's number when it is itself a sample estimate.
+    comparable : bool
+        ``False`` when the source's metric or set-up differs: the verdict is "not comparable".
+    note : str
+        The reason behind the verdict, or a caveat.
+    profile, device : str, optional
+        Default to ``MGN_PROFILE`` and the device the notebook set up
+        (:func:`mgn_utils.course.env.provenance`).
+    show : bool
+        Also print a one-line summary (off in chapters: the page shows its own table).
+
+    Returns
+    -------
+    dict
+        The stored entry, with ``tolerance = 2·sqrt(spread² + source_spread²)`` when a spread
+        is given.
+
+    Raises
+    ------
+    ValueError
+        A source with neither a spread nor ``comparable=False``.
     """
-    import os
+    from .env import provenance
 
     ours = float(ours)
     if profile is None:
         profile = os.environ.get("MGN_PROFILE", "full").strip().lower() or "full"
     if device is None:
-        import torch
-
-        device = "cuda" if torch.cuda.is_available() else "cpu"
+        device = provenance()["device"]
+    tol = None
+    if spread is not None:
+        spread = float(spread)
+        tol = tolerance_from_spread(spread, float(source_spread))
+    if source is not None and not comparable:
+        result = "not comparable"
+    else:
+        result = verdict(ours, source, better, tol)
     entry = {
         "experiment": experiment, "metric": metric, "ours": ours, "source": source,
         "source_ref": source_ref, "definition": definition, "better": better,
-        "verdict": verdict(ours, source, better, rtol), "note": note, "profile": profile,
-        "device": device,
+        "spread": spread, "n_seeds": n_seeds, "tolerance": tol, "verdict": result,
+        "note": note, "profile": profile, "device": device,
     }
     src = "—" if source is None else format(source, fmt)
-    text = (f"result | {experiment} | {metric}: ours {format(ours, fmt)}, source {src}"
-            f"{' (' + source_ref + ')' if source_ref else ''} -> {entry['verdict']}")
+    spr = "" if spread is None else f" ± {format(spread, fmt)}"
+    text = (f"result | {experiment} | {metric}: ours {format(ours, fmt)}{spr}, source {src}"
+            f"{' (' + source_ref + ')' if source_ref else ''} -> {result}")
     try:
         from IPython.display import display
 
-        display({"text/plain": text}, metadata={RESULT_KEY: entry}, raw=True)
+        # An empty text/plain keeps the entry in the stored outputs without showing a line.
+        display({"text/plain": text if show else ""}, metadata={RESULT_KEY: entry}, raw=True)
     except ImportError:  # outside IPython
-        print(text)
+        if show:
+            print(text)
     return entry
