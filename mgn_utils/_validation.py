@@ -15,11 +15,14 @@ import numpy as np
 import torch
 
 __all__ = [
-    "check_int",
-    "check_float",
+    "as_array",
     "as_points",
-    "check_points",
+    "as_weights",
     "check_finite",
+    "check_float",
+    "check_int",
+    "check_points",
+    "check_unit_interval",
     "in_functorch",
 ]
 
@@ -49,10 +52,18 @@ def check_float(
     nonnegative: bool = False,
     allow_inf: bool = False,
 ) -> float:
-    """``value`` as a finite Python ``float`` (``positive``: > 0; ``nonnegative``: >= 0)."""
+    """``value`` as a finite Python ``float`` (``positive``: > 0; ``nonnegative``: >= 0).
+
+    Python and numpy reals are accepted, and so are one-element tensors and numpy arrays.
+    """
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        if torch.is_tensor(value) and value.numel() == 1:
+        one = (torch.is_tensor(value) and value.numel() == 1) or (
+            isinstance(value, np.ndarray) and value.size == 1
+        )
+        if one:
             value = value.item()
+            if isinstance(value, (bool, complex)):
+                raise TypeError(f"{name} must be a real number, got {value!r}")
         else:
             raise TypeError(f"{name} must be a real number, got {value!r} ({type(value).__name__})")
     value = float(value)
@@ -101,11 +112,107 @@ def as_points(x, name: str = "x", dim: int | None = None, dtype=None) -> torch.T
 def check_points(x: torch.Tensor, name: str = "x", dim: int | None = None) -> None:
     """Shape check of a batch of points: a tensor of shape ``(B, d)``, ``B >= 1``."""
     if not torch.is_tensor(x):
-        raise TypeError(
-            f"{name} must be a torch.Tensor of shape (B, d), got {type(x).__name__}"
-        )
+        raise TypeError(f"{name} must be a torch.Tensor of shape (B, d), got {type(x).__name__}")
     want = f"(B, {dim})" if dim is not None else "(B, d)"
     if x.ndim != 2 or x.shape[0] < 1 or (dim is not None and x.shape[1] != dim):
         raise ValueError(
             f"{name} must have shape {want} (batch-first row vectors), got {tuple(x.shape)}"
         )
+
+
+def check_unit_interval(value, name: str) -> float:
+    """``value`` as a Python ``float`` strictly inside ``(0, 1)`` (e.g. a shrink factor)."""
+    value = check_float(value, name)
+    if not 0 < value < 1:
+        raise ValueError(f"{name} must be in the open interval (0, 1), got {value}")
+    return value
+
+
+def as_array(
+    x, name: str, shape: tuple | None = None, like: torch.Tensor | None = None, finite: bool = True
+) -> torch.Tensor:
+    """An array-like (tensor, numpy array, nested list) as a floating tensor of a given shape.
+
+    Parameters
+    ----------
+    x : tensor, numpy array or (nested) list
+        The values. Integers become ``torch.get_default_dtype()`` (or ``like``'s dtype).
+    name : str
+        The argument's name, for the error messages.
+    shape : tuple of (int or str or None), optional
+        The required shape; an ``int`` entry must match exactly, a ``str`` entry (``"d"``)
+        must be the same wherever that letter appears, ``None`` matches anything.
+    like : torch.Tensor, optional
+        When given, non-tensor input takes its dtype and device.
+    finite : bool
+        Also raise when ``x`` holds NaN or infinite values (skipped under ``torch.func``).
+
+    Returns
+    -------
+    torch.Tensor
+        ``x`` itself when it is already a floating tensor of the right shape.
+
+    Raises
+    ------
+    TypeError
+        For an object that is not an array of real numbers.
+    ValueError
+        For a wrong shape or non-finite values.
+    """
+    if not torch.is_tensor(x):
+        if isinstance(x, (np.ndarray, list, tuple, numbers.Real)) and not isinstance(x, bool):
+            try:
+                arr = np.asarray(x)
+                if arr.dtype == object or arr.dtype.kind not in "biuf":
+                    raise TypeError(f"dtype {arr.dtype}")
+                x = torch.as_tensor(arr)
+            except (TypeError, ValueError) as e:
+                raise TypeError(f"{name} must be an array of real numbers: {e}") from None
+            if like is not None:
+                x = x.to(dtype=like.dtype if like.is_floating_point() else None, device=like.device)
+        else:
+            raise TypeError(
+                f"{name} must be a torch.Tensor, numpy array or list, got {type(x).__name__}"
+            )
+    if not x.is_floating_point():
+        if x.dtype == torch.bool or x.is_complex():
+            raise TypeError(f"{name} must hold real numbers, got dtype {x.dtype}")
+        x = x.to(torch.get_default_dtype())
+    if shape is not None:
+        want = "(" + ", ".join("*" if s is None else str(s) for s in shape)
+        want += ",)" if len(shape) == 1 else ")"
+        ok = x.ndim == len(shape) and all(
+            s is None or isinstance(s, str) or x.shape[i] == s for i, s in enumerate(shape)
+        )
+        letters: dict = {}
+        for i, s in enumerate(shape if ok else ()):
+            if isinstance(s, str) and letters.setdefault(s, x.shape[i]) != x.shape[i]:
+                ok = False
+        if not ok:
+            raise ValueError(f"{name} must have shape {want}, got {tuple(x.shape)}")
+    if finite:
+        check_finite(x, name)
+    return x
+
+
+def as_weights(w, n: int, name: str, like: torch.Tensor, atol: float = 1e-6) -> torch.Tensor:
+    """Probability weights of ``n`` points: shape ``(n,)``, nonnegative, summing to 1.
+
+    ``None`` gives the uniform weights ``1/n``. The result has ``like``'s dtype and device.
+
+    Raises
+    ------
+    ValueError
+        For a wrong shape, negative or non-finite entries, or a sum off 1 by more than
+        ``atol``.
+    """
+    if w is None:
+        return torch.full((n,), 1.0 / n, dtype=like.dtype, device=like.device)
+    w = as_array(w, name, (n,), like=like).to(dtype=like.dtype, device=like.device)
+    if not in_functorch():
+        if bool((w < 0).any()):
+            raise ValueError(f"{name} must be nonnegative, got min {float(w.min()):.3g}")
+        total = float(w.sum())
+        if abs(total - 1) > atol:
+            raise ValueError(f"{name} must sum to 1 (probability weights), got sum {total:.9g}")
+    return w

@@ -14,40 +14,96 @@ docstring says otherwise; functions say whether they return ``W2`` or ``W2²``.
 * :func:`sliced_w2` — sliced Wasserstein-2 between samples.
 * :class:`Critic`, :func:`gradient_penalty`, :func:`critic_step` — the WGAN-GP adversarial loss.
 """
+
 from __future__ import annotations
 
 import math
+import warnings
 
+import numpy as np
 import torch
-from torch import nn
 
+from ._validation import (
+    as_array,
+    as_weights,
+    check_finite,
+    check_float,
+    check_int,
+    check_unit_interval,
+    in_functorch,
+)
 from .autodiff import logdet_jacobian as _autograd_logdet
 
 __all__ = [
-    "gaussian_kl", "moment_kl", "change_of_variables_kl", "monge_ampere_residual",
-    "monge_ampere_loss", "sinkhorn_divergence", "entropic_ot", "sliced_w2", "Critic",
-    "gradient_penalty", "critic_step",
+    "Critic",
+    "change_of_variables_kl",
+    "critic_step",
+    "entropic_ot",
+    "gaussian_kl",
+    "gradient_penalty",
+    "moment_kl",
+    "monge_ampere_loss",
+    "monge_ampere_residual",
+    "sinkhorn_divergence",
+    "sliced_w2",
 ]
 
 
-def _check_samples(x: torch.Tensor, name: str = "x", d: int | None = None) -> None:
-    if not torch.is_tensor(x) or x.ndim != 2:
-        shape = tuple(x.shape) if torch.is_tensor(x) else type(x).__name__
-        raise ValueError(f"{name} must have shape (n, d) (batch-first row vectors), got {shape}")
-    if d is not None and x.shape[1] != d:
-        raise ValueError(f"{name} must have shape (n, {d}), got {tuple(x.shape)}")
-    if not x.is_floating_point():
-        raise ValueError(f"{name} must be a floating-point tensor, got {x.dtype}")
+def _samples(x, name: str = "x", d: int | None = None, finite: bool = True) -> torch.Tensor:
+    """Samples ``(n, d)`` as a floating tensor (numpy arrays and lists accepted), finite."""
+    if not torch.is_tensor(x) and not isinstance(x, (np.ndarray, list, tuple)):
+        raise TypeError(f"{name} must be a tensor or array of shape (n, d), got {type(x).__name__}")
+    x = as_array(x, name, finite=False)
+    if x.ndim != 2 or x.shape[0] < 1 or (d is not None and x.shape[1] != d):
+        raise ValueError(
+            f"{name} must have shape (n, {'d' if d is None else d}) (batch-first row vectors), "
+            f"got {tuple(x.shape)}"
+        )
+    if finite:
+        check_finite(x, name)
+    return x
 
 
 def gaussian_kl(m0, S0, m1, S1) -> torch.Tensor:
-    """``KL(N(m0, S0) ‖ N(m1, S1))`` in closed form (nats).
+    """``KL(N(m0, S0) ‖ N(m1, S1))`` in closed form (nats); introduced in Chapter 4.
 
-    ``½ [tr(S1⁻¹S0) + (m1−m0)ᵀS1⁻¹(m1−m0) − d + log det S1 − log det S0]``. Means ``(d,)``,
-    covariances ``(d, d)`` symmetric positive definite (Cholesky is used).
+    ``½ [tr(S1⁻¹S0) + (m1−m0)ᵀS1⁻¹(m1−m0) − d + log det S1 − log det S0]``, computed with
+    Cholesky factors (only the lower triangles of ``S0``, ``S1`` are read).
+
+    Parameters
+    ----------
+    m0, m1 : tensor or array-like, shape (d,)
+        Means.
+    S0, S1 : tensor or array-like, shape (d, d)
+        Symmetric positive definite covariances.
+
+    Returns
+    -------
+    torch.Tensor
+        Scalar KL, in the promoted floating dtype of the inputs (float64 if any is float64).
+
+    Raises
+    ------
+    TypeError
+        For objects that are not arrays of real numbers.
+    ValueError
+        For mismatched shapes, non-finite entries or a covariance that is not positive
+        definite.
     """
-    d = m0.shape[-1]
-    L0, L1 = torch.linalg.cholesky(S0), torch.linalg.cholesky(S1)
+    m0 = as_array(m0, "m0", ("d",))
+    d = m0.shape[0]
+    S0 = as_array(S0, "S0", (d, d))
+    m1 = as_array(m1, "m1", (d,))
+    S1 = as_array(S1, "S1", (d, d))
+    dtype = m0.dtype
+    for t in (S0, m1, S1):
+        dtype = torch.promote_types(dtype, t.dtype)
+    m0, S0, m1, S1 = (t.to(dtype=dtype, device=m0.device) for t in (m0, S0, m1, S1))
+    L0, info0 = torch.linalg.cholesky_ex(S0)
+    L1, info1 = torch.linalg.cholesky_ex(S1)
+    for info, name in ((info0, "S0"), (info1, "S1")):
+        if not in_functorch() and int(info) != 0:
+            raise ValueError(f"{name} must be symmetric positive definite (Cholesky failed)")
     M = torch.linalg.solve_triangular(L1, L0, upper=False)  # L1⁻¹ L0: tr(S1⁻¹S0) = ‖M‖_F²
     v = torch.linalg.solve_triangular(L1, (m1 - m0).unsqueeze(-1), upper=False).squeeze(-1)
     logdet = 2 * (torch.log(torch.diagonal(L1)).sum() - torch.log(torch.diagonal(L0)).sum())
@@ -57,13 +113,23 @@ def gaussian_kl(m0, S0, m1, S1) -> torch.Tensor:
 def moment_kl(y: torch.Tensor, target_mean: torch.Tensor, target_cov: torch.Tensor) -> torch.Tensor:
     """Moment-matching "KL": ``KL(N(mean(y), cov(y)) ‖ N(target_mean, target_cov))``.
 
-    ``y`` is ``(n, d)`` (mapped samples ``T(x)``), the covariance is the unbiased sample
-    covariance. Zero whenever the first two moments match, whatever the distribution of ``y``
+    Introduced in Chapter 4. ``y`` is ``(n, d)`` (mapped samples ``T(x)``, ``n > d``), the
+    covariance is the unbiased sample covariance; ``target_mean`` ``(d,)``, ``target_cov``
+    ``(d, d)``. Zero whenever the first two moments match, whatever the distribution of ``y``
     looks like: it is not a divergence between ``T#p`` and ``q`` unless ``T#p`` is Gaussian.
+
+    Raises
+    ------
+    ValueError
+        For mismatched shapes, non-finite values, ``n <= d``, or a covariance that is not
+        positive definite (see :func:`gaussian_kl`).
     """
-    _check_samples(y, "y", target_mean.shape[-1])
+    target_mean = as_array(target_mean, "target_mean", (None,))
+    y = _samples(y, "y", target_mean.shape[-1])
     if y.shape[0] <= y.shape[1]:
-        raise ValueError(f"need more samples than dimensions for a covariance, got y of shape {tuple(y.shape)}")
+        raise ValueError(
+            f"need more samples than dimensions for a covariance, got y of shape {tuple(y.shape)}"
+        )
     m = y.mean(0)
     yc = y - m
     S = yc.T @ yc / (y.shape[0] - 1)
@@ -77,26 +143,72 @@ def _logdet(T, x):
 def change_of_variables_kl(T, x: torch.Tensor, target_log_prob) -> torch.Tensor:
     """``E_x[−log q(T(x)) − log det J_T(x)]`` over the source samples ``x`` ``(n, d)``.
 
-    For an injective ``T`` this is ``KL(T#p ‖ q) + H(p)``; the entropy ``H(p)`` does not depend on ``T``, so
-    minimising it minimises the exact KL. ``target_log_prob: (n, d) -> (n,)``. Uses the closed
-    form ``T.logdet_jacobian`` when ``T`` has one, else autograd.
+    Introduced in Chapter 4. For an injective ``T`` this is ``KL(T#p ‖ q) + H(p)``; the
+    entropy ``H(p)`` does not depend on ``T``, so minimising it minimises the exact KL. Uses
+    the closed form ``T.logdet_jacobian`` when ``T`` has one, else autograd.
+
+    Parameters
+    ----------
+    T : callable ``(n, d) -> (n, d)``
+        The map (an MGN or any differentiable module).
+    x : tensor or array-like, shape (n, d)
+        Source samples, finite.
+    target_log_prob : callable ``(n, d) -> (n,)``
+        Log-density of the target ``q``.
+
+    Returns
+    -------
+    torch.Tensor
+        Scalar, in nats.
+
+    Raises
+    ------
+    ValueError
+        For ``x`` not of shape ``(n, d)`` or with non-finite values.
     """
-    _check_samples(x)
+    x = _samples(x)
     return (-target_log_prob(T(x)) - _logdet(T, x)).mean()
 
 
 def monge_ampere_residual(T, x: torch.Tensor, source_log_prob, target_log_prob) -> torch.Tensor:
-    """Residual ``r(x) = log det J_T(x) − log p(x) + log q(T(x))`` for each row: ``(n, d) -> (n,)``.
+    """Residual ``r(x) = log det J_T(x) − log p(x) + log q(T(x))`` for each row.
 
-    ``T = ∇φ`` solves the Monge-Ampère equation ``q(∇φ(x)) det ∇²φ(x) = p(x)`` exactly when
-    ``r = 0`` on the support of ``p``.
+    Introduced in Chapter 4 (GradNetOT's loss). ``T = ∇φ`` solves the Monge-Ampère equation
+    ``q(∇φ(x)) det ∇²φ(x) = p(x)`` exactly when ``r = 0`` on the support of ``p``.
+
+    Parameters
+    ----------
+    T : callable ``(n, d) -> (n, d)``
+        The map.
+    x : tensor or array-like, shape (n, d)
+        Points, finite.
+    source_log_prob, target_log_prob : callable ``(n, d) -> (n,)``
+        Log-densities of ``p`` and ``q``.
+
+    Returns
+    -------
+    torch.Tensor
+        ``r``, shape ``(n,)``.
+
+    Raises
+    ------
+    ValueError
+        For ``x`` not of shape ``(n, d)`` or with non-finite values.
     """
-    _check_samples(x)
+    x = _samples(x)
     return _logdet(T, x) - source_log_prob(x) + target_log_prob(T(x))
 
 
 def monge_ampere_loss(T, x, source_log_prob, target_log_prob, p: int = 1) -> torch.Tensor:
-    """Mean ``|r(x)|`` (``p=1``, GradNetOT's L1 loss) or mean ``r(x)²`` (``p=2``)."""
+    """Mean ``|r(x)|`` (``p=1``, GradNetOT's L1 loss) or mean ``r(x)²`` (``p=2``).
+
+    ``r`` is :func:`monge_ampere_residual` (same arguments); returns a scalar tensor.
+
+    Raises
+    ------
+    ValueError
+        For ``p`` other than 1 or 2, or bad ``x`` (see :func:`monge_ampere_residual`).
+    """
     if p not in (1, 2):
         raise ValueError(f"p must be 1 (L1) or 2 (L2), got {p}")
     r = monge_ampere_residual(T, x, source_log_prob, target_log_prob)
@@ -105,6 +217,9 @@ def monge_ampere_loss(T, x, source_log_prob, target_log_prob, p: int = 1) -> tor
 
 # ----------------------------------------------------------------------------- Sinkhorn
 _GRAM_DIM = 128  # from this dimension on, squared distances use the Gram form
+_MAX_LEVELS = 200  # at most this many ε-scaling steps (the ratio is enlarged to fit)
+_OMEGA_MAX = 1.8  # cap of the over-relaxation factor
+_STALL = 500  # stop when the marginal error has not reached a new low for this many iterations
 
 
 def _sqdist(x, y):
@@ -122,72 +237,311 @@ def _softmin(eps, C, h):
     return -eps * torch.logsumexp(h.unsqueeze(0) - C / eps, dim=1)
 
 
-def entropic_ot(x: torch.Tensor, y: torch.Tensor, eps: float, a=None, b=None, n_iter: int = 200,
-                tol: float = 1e-6, scaling: float = 0.7) -> torch.Tensor:
-    """Entropic OT value ``OT_ε(α, β)`` for the cost ``‖x−y‖²``, in the log domain.
+def _marginal_error(la, f_old, f_new, eps):
+    """``Σ_i a_i |1 − exp((f_old_i − f_new_i)/ε)|``: the L1 error of the plan's marginal.
 
-    ``OT_ε = min_π <π, C> + ε KL(π ‖ a⊗b)`` with marginals ``a`` ``(n,)`` and ``b`` ``(m,)``
-    (uniform by default). The dual potentials are found without autograd (ε-scaling from the
-    data's diameter down to ``eps``, then Sinkhorn iterations until the marginal error is below
-    ``tol`` or ``n_iter`` iterations); the value is then ``<a, f> + <b, g>`` with ``f`` recomputed
-    once *with* gradients from the fixed ``g``. By the envelope theorem this gives the exact
-    gradient with respect to ``x`` and ``y``. (Recomputing both ``f`` and ``g`` with gradients
-    would double it.)
+    For ``f_new = softmin(g)`` the plan of ``(f_old, g)`` has marginal
+    ``a_i exp((f_old_i − f_new_i)/ε)``, so the error costs nothing beyond the update.
     """
-    _check_samples(x, "x")
-    _check_samples(y, "y", x.shape[1])
-    n, m = x.shape[0], y.shape[0]
-    a = torch.full((n,), 1.0 / n, dtype=x.dtype, device=x.device) if a is None else a
-    b = torch.full((m,), 1.0 / m, dtype=x.dtype, device=x.device) if b is None else b
+    return float((la.exp() * torch.expm1((f_old - f_new) / eps).abs()).sum())
+
+
+def _check_potentials(*fs):
+    if not all(bool(torch.isfinite(f).all()) for f in fs):
+        raise FloatingPointError(
+            "Sinkhorn iteration diverged (non-finite dual potentials); eps is too small for "
+            "this dtype and data scale: raise eps, rescale the data or use float64"
+        )
+
+
+def _sinkhorn_potentials(C, la, lb, eps, n_iter, tol, scaling, symmetric):
+    """Dual potentials ``(f, g, err, iterations)`` of ``OT_ε`` for a cost matrix ``C`` (no grad).
+
+    ε-scaling from ``max C`` down to ``eps`` (one update per level, at most ``_MAX_LEVELS``
+    levels), then Sinkhorn iterations at ``eps`` until the L1 error of both marginals is below
+    ``tol``, ``n_iter`` iterations have run, or the error has stalled (no new low in
+    ``_STALL`` iterations: the rounding floor of the dtype). The asymmetric problem is over-relaxed
+    (``f ← f + ω (softmin(g) − f)``), with ``ω`` from the observed rate of plain Sinkhorn
+    (``ω = 2 / (1 + sqrt(1 − η))``), back to ``ω = 1`` if the error grows. A symmetric problem
+    (``C = Cᵀ``, ``a = b``) uses the averaged update ``f ← ½ (f + softmin(f))``.
+    """
+    f = torch.zeros(C.shape[0], dtype=C.dtype, device=C.device)
+    g = torch.zeros(C.shape[1], dtype=C.dtype, device=C.device)
+    CT = C.T
+    e0 = float(C.max())
+    if not math.isfinite(e0):
+        raise FloatingPointError("squared distances overflow: rescale the data")
+    levels = 0
+    if e0 > eps:
+        levels = math.ceil(math.log(eps / e0) / math.log(scaling))
+        if levels > _MAX_LEVELS:
+            levels, scaling = _MAX_LEVELS, (eps / e0) ** (1 / _MAX_LEVELS)
+    for k in range(levels + 1):  # ε-scaling, the last level at eps itself
+        e = max(e0 * scaling**k, eps)
+        if symmetric:
+            f = 0.5 * (f + _softmin(e, C, la + f / e)) if k else _softmin(e, C, la)
+        else:
+            f = _softmin(e, C, lb + g / e)
+            g = _softmin(e, CT, la + f / e)
+    if symmetric:
+        g = f
+    _check_potentials(f, g)
+    Ce, CTe = C / eps, (CT / eps).contiguous()
+    lse = torch.logsumexp
+    omega, history, err, best, it_best = 1.0, [], math.inf, math.inf, 0
+    for it in range(1, n_iter + 1):
+        if symmetric:
+            fn = -eps * lse((la + f / eps).unsqueeze(0) - Ce, dim=1)
+            err = _marginal_error(la, f, fn, eps)
+            f = g = 0.5 * (f + fn)
+        else:
+            fn = -eps * lse((lb + g / eps).unsqueeze(0) - Ce, dim=1)
+            err_f = _marginal_error(la, f, fn, eps)
+            f = f + omega * (fn - f)
+            gn = -eps * lse((la + f / eps).unsqueeze(0) - CTe, dim=1)
+            err = max(err_f, _marginal_error(lb, g, gn, eps))
+            g = g + omega * (gn - g)
+            history.append(err)
+            if omega == 1.0 and len(history) == 12 and history[-5] > 0:
+                eta = min((history[-1] / history[-5]) ** 0.25, 0.999)
+                if eta < 1:  # the rate of plain Sinkhorn, and the overrelaxation it allows
+                    omega = min(2 / (1 + math.sqrt(1 - eta)), _OMEGA_MAX)
+            elif omega > 1.0 and err > 10 * best:
+                omega = 1.0  # over-relaxation overshoots: back to plain Sinkhorn
+        if not math.isfinite(err):
+            _check_potentials(f, g)
+        if err < best:
+            best, it_best = err, it
+        if err < tol or it - it_best >= _STALL:  # converged, or stuck at the rounding floor
+            break
+    _check_potentials(f, g)
+    return f, g, err, it
+
+
+def _ot_value(x, y, a, b, eps, n_iter, tol, scaling, symmetric=False):
+    """``OT_ε`` with the envelope gradient: potentials without grad, one softmin with grad."""
     la, lb = a.log(), b.log()
     with torch.no_grad():
-        C = _sqdist(x, y)
-        e = max(float(C.max()), eps)
-        f = torch.zeros(n, dtype=x.dtype, device=x.device)
-        g = torch.zeros(m, dtype=x.dtype, device=x.device)
-        while True:  # ε-scaling, then iterations at the target ε
-            f = _softmin(e, C, lb + g / e)
-            g = _softmin(e, C.T, la + f / e)
-            if e <= eps:
-                break
-            e = max(e * scaling, eps)
-        for it in range(n_iter):
-            f = _softmin(eps, C, lb + g / eps)
-            g = _softmin(eps, C.T, la + f / eps)
-            if it % 10 == 9:
-                row = torch.exp((f[:, None] + g[None, :] - C) / eps + la[:, None] + lb[None, :]).sum(1)
-                if float((row - a).abs().sum()) < tol:
-                    break
+        C = _sqdist(x.detach(), y.detach())
+        f, g, err, it = _sinkhorn_potentials(C, la, lb, eps, n_iter, tol, scaling, symmetric)
+    if not err < tol:
+        why = (
+            f"n_iter={n_iter} iterations"
+            if it == n_iter
+            else f"{it} iterations (stalled: the {x.dtype} rounding floor; use float64 or raise tol)"
+        )
+        warnings.warn(
+            f"Sinkhorn did not converge: marginal error {err:.3g} > tol={tol:g} after {why}, at "
+            f"eps={eps:g} (n={len(a)}, m={len(b)}); the value and its gradient are inexact. "
+            "Raise n_iter, or raise eps.",
+            RuntimeWarning,
+            stacklevel=3,
+        )
     f = _softmin(eps, _sqdist(x, y), lb + g / eps)  # one step with gradients
     return (a * f).sum() + (b * g).sum()
 
 
-def sinkhorn_divergence(x: torch.Tensor, y: torch.Tensor, eps: float = 0.05, **kwargs) -> torch.Tensor:
-    """Debiased Sinkhorn divergence ``S_ε = OT_ε(x, y) − ½ OT_ε(x, x) − ½ OT_ε(y, y)``.
+def _sinkhorn_args(x, y, eps, n_iter, tol, scaling):
+    x_is_tensor, y_is_tensor = torch.is_tensor(x), torch.is_tensor(y)
+    x = _samples(x, "x", finite=False)
+    y = _samples(y, "y", x.shape[1], finite=False)
+    if x_is_tensor != y_is_tensor:  # an array beside a tensor takes the tensor's dtype
+        ref = x if x_is_tensor else y
+        x, y = x.to(ref.dtype, ref.device), y.to(ref.dtype, ref.device)
+    if x.dtype != y.dtype or x.device != y.device:
+        raise ValueError(
+            f"x and y must share dtype and device, got {x.dtype}/{x.device} and "
+            f"{y.dtype}/{y.device}"
+        )
+    check_finite(x, "x")
+    check_finite(y, "y")
+    eps = check_float(eps, "eps", positive=True)
+    n_iter = check_int(n_iter, "n_iter", minimum=1)
+    tol = check_float(tol, "tol", positive=True)
+    scaling = check_unit_interval(scaling, "scaling")
+    return x, y, eps, n_iter, tol, scaling
 
-    Samples ``x`` ``(n, d)``, ``y`` ``(m, d)`` with uniform weights; cost ``‖x−y‖²``, so
-    ``S_ε → W2²`` (squared) as ``ε → 0``. ``S_ε >= 0`` and ``S_ε(x, x) = 0``. Differentiable in
-    ``x`` and ``y``. Keyword arguments go to :func:`entropic_ot`. ``eps`` is in squared units
-    of the data.
+
+def entropic_ot(
+    x: torch.Tensor,
+    y: torch.Tensor,
+    eps: float,
+    a=None,
+    b=None,
+    n_iter: int = 10_000,
+    tol: float = 1e-5,
+    scaling: float = 0.7,
+) -> torch.Tensor:
+    """Entropic OT value ``OT_ε(α, β)`` for the cost ``‖x−y‖²`` (not halved), in the log domain.
+
+    ``OT_ε = min_π <π, C> + ε KL(π ‖ a⊗b)`` over the plans ``π`` with marginals ``a`` and
+    ``b``, with ``C_ij = ‖x_i − y_j‖²``. Introduced in Chapter 4 (transport losses); this is the
+    value of POT's ``ot.solve(C, a, b, reg=eps, reg_type="KL").value``.
+
+    The dual potentials ``f``, ``g`` are found without autograd: ε-scaling from the data's
+    squared diameter down to ``eps``, then (over-relaxed) Sinkhorn iterations until the L1 error
+    of the plan's marginals is below ``tol``. The value is then ``<a, f> + <b, g>`` with ``f``
+    recomputed once *with* gradients from the fixed ``g``: by the envelope theorem this is the
+    exact gradient with respect to ``x`` and ``y`` (recomputing both ``f`` and ``g`` with
+    gradients would double it).
+
+    Parameters
+    ----------
+    x : tensor or array-like, shape (n, d)
+        Source points (batch-first rows), finite.
+    y : tensor or array-like, shape (m, d)
+        Target points, same dtype and device as ``x``.
+    eps : float
+        Entropic regularisation ``ε > 0``, in squared units of the data. Convergence slows as
+        ``ε`` shrinks: at ``ε = 1e-3 × diameter²`` and ``n = 1024``, expect a few hundred
+        iterations.
+    a, b : tensor or array-like, shape (n,) and (m,), optional
+        Probability weights (nonnegative, summing to 1 within 1e-6); uniform by default.
+    n_iter : int
+        Maximum number of Sinkhorn iterations at ``eps`` (after the ε-scaling), ``>= 1``.
+    tol : float
+        Stopping threshold ``> 0`` on the L1 error of the marginals (a fraction of the unit
+        mass). The default 1e-5 is reached by the course's problems in float32 and float64.
+    scaling : float
+        ε-scaling factor in ``(0, 1)``; at most 200 scaling steps are taken (the factor is
+        lowered when more would be needed).
+
+    Returns
+    -------
+    torch.Tensor
+        Scalar ``OT_ε`` (units of squared distance), differentiable in ``x`` and ``y``.
+
+    Raises
+    ------
+    ValueError
+        For bad shapes, non-finite samples, ``eps <= 0`` or not finite, ``n_iter < 1``,
+        ``tol <= 0``, ``scaling`` outside ``(0, 1)`` or invalid weights.
+    FloatingPointError
+        When the iteration diverges (non-finite potentials, e.g. ``eps`` far too small for
+        the dtype).
+
+    Warns
+    -----
+    RuntimeWarning
+        When ``n_iter`` iterations end before the marginal error reaches ``tol``.
     """
-    return entropic_ot(x, y, eps, **kwargs) - 0.5 * entropic_ot(x, x, eps, **kwargs) \
-        - 0.5 * entropic_ot(y, y, eps, **kwargs)
+    x, y, eps, n_iter, tol, scaling = _sinkhorn_args(x, y, eps, n_iter, tol, scaling)
+    a = as_weights(a, x.shape[0], "a", like=x)
+    b = as_weights(b, y.shape[0], "b", like=y)
+    return _ot_value(x, y, a, b, eps, n_iter, tol, scaling)
 
 
-def sliced_w2(x: torch.Tensor, y: torch.Tensor, n_projections: int = 256, generator=None,
-              squared: bool = False) -> torch.Tensor:
+def sinkhorn_divergence(
+    x: torch.Tensor,
+    y: torch.Tensor,
+    eps: float = 0.05,
+    a=None,
+    b=None,
+    n_iter: int = 10_000,
+    tol: float = 1e-5,
+    scaling: float = 0.7,
+) -> torch.Tensor:
+    """Debiased Sinkhorn divergence ``S_ε = OT_ε(α, β) − ½ OT_ε(α, α) − ½ OT_ε(β, β)``.
+
+    Cost ``‖x−y‖²`` (not halved), so ``S_ε → W2²`` (squared) as ``ε → 0``; ``S_ε >= 0`` and
+    ``S_ε(α, α) = 0``. Introduced in Chapter 4 (transport losses). ``OT_ε`` is
+    :func:`entropic_ot`; the two symmetric terms are solved with the averaged update
+    ``f ← ½ (f + softmin(f))``, which converges in a few iterations. Equals twice GeomLoss's
+    ``SamplesLoss("sinkhorn", p=2, blur=sqrt(eps / 2), debias=True)`` (whose cost is
+    ``½‖x−y‖²``) once both are converged.
+
+    Parameters
+    ----------
+    x : tensor or array-like, shape (n, d)
+        Samples of ``α`` (e.g. mapped points ``T(x)``), finite.
+    y : tensor or array-like, shape (m, d)
+        Samples of ``β``, same dtype and device.
+    eps : float
+        ``ε > 0`` in squared units of the data.
+    a, b : tensor or array-like, shape (n,) and (m,), optional
+        Probability weights of ``x`` and ``y`` (uniform by default); ``a`` weighs both sides of
+        ``OT_ε(α, α)``, ``b`` both sides of ``OT_ε(β, β)``.
+    n_iter, tol, scaling
+        Solver settings of :func:`entropic_ot`, used for each of the three problems.
+
+    Returns
+    -------
+    torch.Tensor
+        Scalar ``S_ε`` (squared distance units), differentiable in ``x`` and ``y``.
+
+    Raises
+    ------
+    ValueError
+        For bad shapes, non-finite samples or solver settings (see :func:`entropic_ot`).
+    FloatingPointError
+        When an iteration diverges.
+
+    Warns
+    -----
+    RuntimeWarning
+        When one of the three problems ends before reaching ``tol``.
+    """
+    x, y, eps, n_iter, tol, scaling = _sinkhorn_args(x, y, eps, n_iter, tol, scaling)
+    a = as_weights(a, x.shape[0], "a", like=x)
+    b = as_weights(b, y.shape[0], "b", like=y)
+    xy = _ot_value(x, y, a, b, eps, n_iter, tol, scaling)
+    xx = _ot_value(x, x, a, a, eps, n_iter, tol, scaling, symmetric=True)
+    yy = _ot_value(y, y, b, b, eps, n_iter, tol, scaling, symmetric=True)
+    return xy - 0.5 * xx - 0.5 * yy
+
+
+def sliced_w2(
+    x: torch.Tensor,
+    y: torch.Tensor,
+    n_projections: int = 256,
+    generator=None,
+    squared: bool = False,
+) -> torch.Tensor:
     """Sliced Wasserstein-2 between two samples of equal size ``(n, d)``.
 
     ``SW2² = E_θ W2²(θᵀx, θᵀy)`` over directions ``θ`` uniform on the sphere, estimated with
     ``n_projections`` directions drawn from ``generator`` (pass a seeded one for a fixed metric);
-    1-D ``W2²`` by sorting. Returns ``SW2`` (or ``SW2²`` with ``squared=True``). Cost ``‖x−y‖²``.
+    1-D ``W2²`` by sorting. Cost ``‖x−y‖²`` (not halved). Introduced in Chapter 4.
+
+    Parameters
+    ----------
+    x, y : tensor or array-like, shape (n, d)
+        Two samples with the same number of rows, finite.
+    n_projections : int
+        Number of random directions, ``>= 1``.
+    generator : torch.Generator, optional
+        Source of the directions (its device is used to draw them).
+    squared : bool
+        Return ``SW2²`` instead of ``SW2``.
+
+    Returns
+    -------
+    torch.Tensor
+        Scalar ``SW2`` (or ``SW2²``), differentiable in ``x`` and ``y``.
+
+    Raises
+    ------
+    TypeError
+        For a non-integer ``n_projections`` or a ``generator`` that is not a Generator.
+    ValueError
+        For bad shapes, different row counts, non-finite samples or ``n_projections < 1``.
     """
-    _check_samples(x, "x")
-    _check_samples(y, "y", x.shape[1])
+    x = _samples(x, "x")
+    y = _samples(y, "y", x.shape[1])
+    n_projections = check_int(n_projections, "n_projections", minimum=1)
+    if generator is not None and not isinstance(generator, torch.Generator):
+        raise TypeError(f"generator must be a torch.Generator, got {type(generator).__name__}")
     if x.shape[0] != y.shape[0]:
-        raise ValueError(f"x and y must have the same number of rows, got {x.shape[0]} and {y.shape[0]}")
-    theta = torch.randn(x.shape[1], n_projections, generator=generator, dtype=x.dtype,
-                        device="cpu" if generator is None else generator.device).to(x.device)
+        raise ValueError(
+            f"x and y must have the same number of rows, got {x.shape[0]} and {y.shape[0]}"
+        )
+    theta = torch.randn(
+        x.shape[1],
+        n_projections,
+        generator=generator,
+        dtype=x.dtype,
+        device="cpu" if generator is None else generator.device,
+    ).to(x.device)
     theta = theta / theta.norm(dim=0, keepdim=True)
     px, _ = torch.sort(x @ theta, dim=0)
     py, _ = torch.sort(y @ theta, dim=0)
@@ -196,24 +550,60 @@ def sliced_w2(x: torch.Tensor, y: torch.Tensor, n_projections: int = 256, genera
 
 
 # ----------------------------------------------------------------------------- WGAN-GP
-def gradient_penalty(critic, real: torch.Tensor, fake: torch.Tensor, generator=None) -> torch.Tensor:
-    """WGAN-GP penalty ``E (‖∇critic(x̂)‖ − 1)²`` at random points ``x̂`` between ``real`` and ``fake`` (same shape)."""
+def gradient_penalty(
+    critic, real: torch.Tensor, fake: torch.Tensor, generator=None
+) -> torch.Tensor:
+    """WGAN-GP penalty ``E (‖∇critic(x̂)‖ − 1)²`` at random points ``x̂`` on the segments.
+
+    Introduced in Chapter 7. ``real`` and ``fake`` are ``(B, d)`` tensors of the same shape;
+    ``x̂ = t real + (1 − t) fake`` with ``t ~ U(0, 1)`` per row, drawn from ``generator``.
+    Returns a scalar tensor with a graph (``create_graph=True``).
+
+    Raises
+    ------
+    ValueError
+        For shapes that differ or are not ``(B, d)``, or non-finite values.
+    """
+    if not (torch.is_tensor(real) and torch.is_tensor(fake)):
+        raise TypeError("real and fake must be tensors of shape (B, d)")
     if real.shape != fake.shape:
-        raise ValueError(f"real and fake must have the same shape, got {tuple(real.shape)} and {tuple(fake.shape)}")
-    t = torch.rand(real.shape[0], 1, generator=generator, dtype=real.dtype,
-                   device="cpu" if generator is None else generator.device).to(real.device)
+        raise ValueError(
+            f"real and fake must have the same shape, got {tuple(real.shape)} and "
+            f"{tuple(fake.shape)}"
+        )
+    real, fake = _samples(real, "real"), _samples(fake, "fake")
+    t = torch.rand(
+        real.shape[0],
+        1,
+        generator=generator,
+        dtype=real.dtype,
+        device="cpu" if generator is None else generator.device,
+    ).to(real.device)
     xh = (t * real + (1 - t) * fake).requires_grad_(True)
     (grad,) = torch.autograd.grad(critic(xh).sum(), xh, create_graph=True)
     return ((grad.norm(dim=1) - 1) ** 2).mean()
 
 
-def critic_step(critic, optimizer, real: torch.Tensor, fake: torch.Tensor, gp_weight: float = 10.0,
-                generator=None) -> float:
+def critic_step(
+    critic,
+    optimizer,
+    real: torch.Tensor,
+    fake: torch.Tensor,
+    gp_weight: float = 10.0,
+    generator=None,
+) -> float:
     """One critic update; returns the Wasserstein estimate ``E critic(real) − E critic(fake)``.
 
     ``fake`` is detached: the map is not updated here. The map's own loss is then
-    ``-critic(T(x)).mean()`` (minimised with the critic fixed).
+    ``-critic(T(x)).mean()`` (minimised with the critic fixed). Introduced in Chapter 7.
+
+    Raises
+    ------
+    ValueError
+        For a negative or non-finite ``gp_weight``, or bad samples (see
+        :func:`gradient_penalty`).
     """
+    gp_weight = check_float(gp_weight, "gp_weight", nonnegative=True)
     fake = fake.detach()
     optimizer.zero_grad(set_to_none=True)
     w = critic(real).mean() - critic(fake).mean()
@@ -223,4 +613,4 @@ def critic_step(critic, optimizer, real: torch.Tensor, fake: torch.Tensor, gp_we
     return float(w.detach())
 
 
-from .models._critics import Critic  # noqa: E402  (re-exported: the critic of gradient_penalty)
+from .models._critics import Critic  # re-exported: the critic of gradient_penalty

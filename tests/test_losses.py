@@ -1,4 +1,7 @@
 """Losses: closed forms, agreement with POT, gradients against unrolled autodiff."""
+
+import warnings
+
 import numpy as np
 import ot
 import pytest
@@ -21,8 +24,10 @@ def test_gaussian_kl_matches_torch():
     for d, s in [(1, 0), (3, 1), (6, 2)]:
         m0, m1 = torch.randn(d, dtype=D), torch.randn(d, dtype=D)
         S0, S1 = spd(d, s), spd(d, s + 10)
-        ref = torch.distributions.kl_divergence(torch.distributions.MultivariateNormal(m0, S0),
-                                                torch.distributions.MultivariateNormal(m1, S1))
+        ref = torch.distributions.kl_divergence(
+            torch.distributions.MultivariateNormal(m0, S0),
+            torch.distributions.MultivariateNormal(m1, S1),
+        )
         assert torch.allclose(losses.gaussian_kl(m0, S0, m1, S1), ref, rtol=1e-10)
 
 
@@ -49,7 +54,12 @@ def exact_cmgn_map(A, b):
 
 
 def test_monge_ampere_residual_vanishes_at_the_gaussian_ot_map():
-    m1, S1, m2, S2 = torch.tensor([2.0, 1.0], dtype=D), spd(2, 3), torch.zeros(2, dtype=D), torch.eye(2, dtype=D)
+    m1, S1, m2, S2 = (
+        torch.tensor([2.0, 1.0], dtype=D),
+        spd(2, 3),
+        torch.zeros(2, dtype=D),
+        torch.eye(2, dtype=D),
+    )
     A, b = gaussian_ot_map(m1, S1, m2, S2)
     T = exact_cmgn_map(A, b)
     p, q = Gaussian(m1, S1), Gaussian(m2, S2)
@@ -111,7 +121,7 @@ def test_entropic_ot_gradient_equals_unrolled_autodiff():
 def test_sinkhorn_divergence_properties():
     g = torch.Generator().manual_seed(2)
     x = torch.randn(200, 2, generator=g, dtype=D)
-    assert abs(float(losses.sinkhorn_divergence(x, x, eps=0.1))) < 1e-8
+    assert abs(float(losses.sinkhorn_divergence(x, x, eps=0.1))) < 1e-6  # tol 1e-5 by default
     y = x + torch.tensor([3.0, 0.0], dtype=D)
     # A translation by v: S_ε = ‖v‖² exactly (cost ‖x−y‖², the entropic terms cancel).
     assert abs(float(losses.sinkhorn_divergence(x, y, eps=0.1)) - 9.0) < 1e-3
@@ -123,7 +133,9 @@ def test_sliced_w2_of_a_translation():
     g = torch.Generator().manual_seed(3)
     x = torch.randn(500, 4, generator=g, dtype=D)
     v = torch.tensor([1.0, 2.0, 0.0, 2.0], dtype=D)  # ‖v‖² = 9: SW2² = E(θ·v)² = 9/4
-    sw = losses.sliced_w2(x, x + v, n_projections=20_000, generator=torch.Generator().manual_seed(0), squared=True)
+    sw = losses.sliced_w2(
+        x, x + v, n_projections=20_000, generator=torch.Generator().manual_seed(0), squared=True
+    )
     assert abs(float(sw) - 9 / 4) < 0.1
     a = losses.sliced_w2(x, x + v, generator=torch.Generator().manual_seed(5))
     b = losses.sliced_w2(x, x + v, generator=torch.Generator().manual_seed(5))
@@ -155,9 +167,147 @@ def test_bad_samples_rejected():
 
 def test_sqdist_gram_form_matches_broadcast_in_high_dimension():
     from mgn_utils.losses import _GRAM_DIM, _sqdist
+
     g = torch.Generator().manual_seed(0)
     x = torch.rand(7, _GRAM_DIM + 5, generator=g, dtype=torch.float64)
     y = torch.rand(9, _GRAM_DIM + 5, generator=g, dtype=torch.float64)
     ref = ((x[:, None] - y[None]) ** 2).sum(-1)
     assert torch.allclose(_sqdist(x, y), ref, rtol=1e-12, atol=1e-10)
     assert (_sqdist(x, x).diagonal() >= 0).all()
+
+
+# ----------------------------------------------------------------------------- bad input
+def _xy(n=20, m=15, d=2, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    return torch.randn(n, d, generator=g, dtype=D), torch.randn(m, d, generator=g, dtype=D) + 1
+
+
+@pytest.mark.parametrize("fn", [losses.sinkhorn_divergence, losses.entropic_ot])
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        ({"eps": 0.0}, "eps must be > 0"),
+        ({"eps": -1.0}, "eps must be > 0"),
+        ({"eps": float("nan")}, "eps must be a finite"),
+        ({"eps": float("inf")}, "eps must be a finite"),
+        ({"eps": 0.1, "n_iter": 0}, "n_iter must be >= 1"),
+        ({"eps": 0.1, "tol": 0.0}, "tol must be > 0"),
+        ({"eps": 0.1, "tol": float("nan")}, "tol must be a finite"),
+        ({"eps": 0.1, "scaling": 1.0}, r"scaling must be in the open interval \(0, 1\)"),
+        ({"eps": 0.1, "scaling": 0.0}, r"scaling must be in the open interval \(0, 1\)"),
+        ({"eps": 0.1, "scaling": float("nan")}, "scaling must be a finite"),
+    ],
+)
+def test_sinkhorn_bad_settings_raise_at_once(fn, kwargs, match):
+    x, y = _xy()
+    with pytest.raises(ValueError, match=match):
+        fn(x, y, **kwargs)
+
+
+@pytest.mark.parametrize("fn", [losses.sinkhorn_divergence, losses.entropic_ot])
+@pytest.mark.parametrize("bad", [float("nan"), float("inf")])
+def test_sinkhorn_non_finite_samples_raise(fn, bad):
+    x, y = _xy()
+    x[3, 1] = bad
+    with pytest.raises(ValueError, match="x of shape .* NaN or infinite"):
+        fn(x, y, eps=0.1)
+    with pytest.raises(ValueError, match="y of shape .* NaN or infinite"):
+        fn(y, x, eps=0.1)
+
+
+def test_sinkhorn_divergence_raises_instead_of_diverging():
+    x, y = _xy()
+    with pytest.raises(FloatingPointError, match="non-finite dual potentials"):
+        losses.sinkhorn_divergence(x.float(), y.float(), eps=1e-45)
+
+
+def test_sinkhorn_warns_when_n_iter_runs_out():
+    x, y = _xy(100, 100)
+    with pytest.warns(RuntimeWarning, match=r"did not converge: marginal error .* n_iter=3"):
+        losses.sinkhorn_divergence(x, y, eps=0.01, n_iter=3)
+
+
+def test_sinkhorn_weights_validated():
+    x, y = _xy()
+    a = torch.full((20,), 1 / 20, dtype=D)
+    with pytest.raises(ValueError, match=r"a must have shape \(20,\)"):
+        losses.entropic_ot(x, y, 0.1, a=a[:5])
+    with pytest.raises(ValueError, match="a must sum to 1"):
+        losses.entropic_ot(x, y, 0.1, a=2 * a)
+    with pytest.raises(ValueError, match="b must be nonnegative"):
+        losses.sinkhorn_divergence(x, y, 0.1, b=torch.linspace(-1, 1, 15, dtype=D) + 1 / 15)
+
+
+def test_sinkhorn_accepts_arrays():
+    x, y = _xy()
+    ref = losses.sinkhorn_divergence(x, y, eps=0.5)
+    assert torch.allclose(losses.sinkhorn_divergence(x.numpy(), y.tolist(), eps=0.5), ref)
+
+
+def test_sinkhorn_default_converges_at_small_eps():
+    """ε = 1e-3 × diameter², n = 256, float32: the defaults reach tol without a warning."""
+    g = torch.Generator().manual_seed(4)
+    x, y = torch.rand(256, 2, generator=g), torch.rand(256, 2, generator=g) ** 2
+    x.requires_grad_(True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        s = losses.sinkhorn_divergence(x, y, eps=2e-3)
+    (gx,) = torch.autograd.grad(s, x)
+    (gref,) = torch.autograd.grad(
+        losses.sinkhorn_divergence(x.double(), y.double(), eps=2e-3, tol=1e-10, n_iter=50_000),
+        x,
+    )
+    assert (gx.double() - gref).norm() < 1e-2 * gref.norm()
+
+
+def test_weighted_entropic_ot_matches_pot():
+    """<π, C> + ε KL(π ‖ a⊗b), cost ‖x−y‖²: POT's ot.solve(..., reg_type="KL").value."""
+    g = torch.Generator().manual_seed(5)
+    x, y = torch.randn(60, 2, generator=g, dtype=D), torch.randn(45, 2, generator=g, dtype=D) + 1
+    a = torch.rand(60, generator=g, dtype=D) ** 2 + 0.01
+    b = torch.rand(45, generator=g, dtype=D) ** 2 + 0.01
+    a, b = a / a.sum(), b / b.sum()
+    M = ot.dist(x.numpy(), y.numpy())
+    for eps in (0.05, 0.5, 2.0):
+        ours = float(losses.entropic_ot(x, y, eps, a=a, b=b, tol=1e-12, n_iter=100_000))
+        ref = ot.solve(
+            M, a.numpy(), b.numpy(), reg=eps, reg_type="KL", max_iter=100_000, tol=1e-13
+        ).value
+        assert abs(ours - ref) < 1e-6 * abs(ref)
+
+
+def test_weighted_sinkhorn_divergence_uses_each_measure_s_own_weights():
+    x, y = _xy(30, 30)
+    g = torch.Generator().manual_seed(6)
+    a = torch.rand(30, generator=g, dtype=D)
+    b = torch.rand(30, generator=g, dtype=D)
+    a, b = a / a.sum(), b / b.sum()
+    kw = {"tol": 1e-10, "n_iter": 50_000}
+    s = losses.sinkhorn_divergence(x, y, 0.5, a=a, b=b, **kw)
+    ref = (
+        losses.entropic_ot(x, y, 0.5, a=a, b=b, **kw)
+        - 0.5 * losses.entropic_ot(x, x, 0.5, a=a, b=a, **kw)
+        - 0.5 * losses.entropic_ot(y, y, 0.5, a=b, b=b, **kw)
+    )
+    assert abs(float(s - ref)) < 1e-8
+    assert abs(float(losses.sinkhorn_divergence(x, x, 0.5, a=a, b=a, **kw))) < 1e-8
+
+
+def test_sliced_w2_and_other_losses_validate():
+    x, y = _xy(10, 10)
+    with pytest.raises(ValueError, match="n_projections must be >= 1"):
+        losses.sliced_w2(x, y, n_projections=0)
+    with pytest.raises(TypeError, match="n_projections must be an int"):
+        losses.sliced_w2(x, y, n_projections=2.5)
+    x[0, 0] = float("nan")
+    with pytest.raises(ValueError, match="NaN or infinite"):
+        losses.sliced_w2(x, y)
+    m, S = [0.0, 0.0], [[1.0, 0.0], [0.0, 2.0]]
+    kl = losses.gaussian_kl(m, S, np.array([1.0, 0.0]), np.eye(2))
+    assert abs(float(kl) - 0.5 * (3 + 1 - 2 - np.log(2))) < 1e-6
+    with pytest.raises(ValueError, match=r"S1 must have shape \(2, 2\)"):
+        losses.gaussian_kl(m, S, m, np.eye(3))
+    with pytest.raises(ValueError, match="S0 must be symmetric positive definite"):
+        losses.gaussian_kl(m, [[1.0, 0.0], [0.0, -1.0]], m, S)
+    with pytest.raises(ValueError, match="gp_weight must be >= 0"):
+        losses.critic_step(None, None, y, y, gp_weight=-1.0)
