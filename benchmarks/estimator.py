@@ -58,16 +58,31 @@ def main(argv=None):
             assert isinstance(out, np.ndarray) and out.dtype == np.float64
             u, v = np.random.default_rng(seed).standard_normal((2, 10_000, d))
             mono = float(np.min(((est.transform(Xs=u) - est.transform(Xs=v)) * (u - v)).sum(1)))
-            rows.append({"d": d, "seed": seed, "l2_uvp": l2_uvp(out, truth, var),
-                         "gaussian_start_l2_uvp": start, "fit_s": round(seconds, 2),
-                         "min_monotonicity": mono})
-            print(f"d={d:2d} seed={seed}: L2-UVP {rows[-1]['l2_uvp']:.3f} % (Bures map from the "
-                  f"same samples {start:.3f} %), fit {seconds:.1f} s, min <T(u)-T(v), u-v> "
-                  f"{mono:.2e}", flush=True)
-    machine = {"cpu_count": os.cpu_count(), "platform": platform.platform(),
-               "torch": torch.__version__, "omp_num_threads": os.environ.get("OMP_NUM_THREADS"),
-               "threads": torch.get_num_threads(), "loadavg_start": os.getloadavg(),
-               "device": "cuda" if torch.cuda.is_available() else "cpu"}
+            rows.append(
+                {
+                    "d": d,
+                    "seed": seed,
+                    "l2_uvp": l2_uvp(out, truth, var),
+                    "gaussian_start_l2_uvp": start,
+                    "fit_s": round(seconds, 2),
+                    "min_monotonicity": mono,
+                }
+            )
+            print(
+                f"d={d:2d} seed={seed}: L2-UVP {rows[-1]['l2_uvp']:.3f} % (Bures map from the "
+                f"same samples {start:.3f} %), fit {seconds:.1f} s, min <T(u)-T(v), u-v> "
+                f"{mono:.2e}",
+                flush=True,
+            )
+    machine = {
+        "cpu_count": os.cpu_count(),
+        "platform": platform.platform(),
+        "torch": torch.__version__,
+        "omp_num_threads": os.environ.get("OMP_NUM_THREADS"),
+        "threads": torch.get_num_threads(),
+        "loadavg_start": os.getloadavg(),
+        "device": "cuda" if torch.cuda.is_available() else "cpu",
+    }
     if args.out is not None:
         out = args.out.expanduser().resolve()
         out.parent.mkdir(parents=True, exist_ok=True)

@@ -19,6 +19,7 @@ Usage::
 Timings are single-thread, so only ratios measured in the same run mean anything; the
 absolute numbers depend on the machine and on its load.
 """
+
 from __future__ import annotations
 
 import time
@@ -67,10 +68,24 @@ def machine_info() -> dict:
         models_sha = hashlib.sha256(f.read()).hexdigest()[:12]
     try:  # which code was measured: the package can change between runs
         repo = os.path.dirname(os.path.dirname(os.path.abspath(models_file)))
-        commit = subprocess.run(["git", "-C", repo, "rev-parse", "--short", "HEAD"], capture_output=True,
-                                text=True, timeout=10).stdout.strip() or None
-        dirty = subprocess.run(["git", "-C", repo, "status", "--porcelain", "--", "mgn_utils/models.py"],
-                               capture_output=True, text=True, timeout=10).stdout.strip() != ""
+        commit = (
+            subprocess.run(
+                ["git", "-C", repo, "rev-parse", "--short", "HEAD"],
+                capture_output=True,
+                text=True,
+                timeout=10,
+            ).stdout.strip()
+            or None
+        )
+        dirty = (
+            subprocess.run(
+                ["git", "-C", repo, "status", "--porcelain", "--", "mgn_utils/models.py"],
+                capture_output=True,
+                text=True,
+                timeout=10,
+            ).stdout.strip()
+            != ""
+        )
     except (OSError, subprocess.SubprocessError):
         commit, dirty = None, None
     return {
@@ -135,7 +150,7 @@ def route_autograd(model, x, chunk=None):
     c0, t0 = time.process_time(), time.perf_counter()
     vals = []
     for i in range(0, B, chunk):
-        ld = torch.linalg.slogdet(autodiff.jacobian(model, x[i:i + chunk]))[1]
+        ld = torch.linalg.slogdet(autodiff.jacobian(model, x[i : i + chunk]))[1]
         (ld.sum() / B).backward()  # same gradient as ld_full.mean().backward()
         vals.append(ld.detach())
     return time.perf_counter() - t0, time.process_time() - c0, torch.cat(vals)
@@ -151,8 +166,10 @@ def bench_one(name, make, dim, hidden, rank, args):
     # (2.5 GB each at d=784, K*h=1568, B=256) exceed RAM, so do the autograd route in chunks.
     chunk = 32 if (dim >= LARGE_DIM and rank > dim) else None
 
-    routes = [("closed", lambda xx: route_closed(model, xx)),
-              ("autograd", lambda xx: route_autograd(model, xx, chunk))]
+    routes = [
+        ("closed", lambda xx: route_closed(model, xx)),
+        ("autograd", lambda xx: route_autograd(model, xx, chunk)),
+    ]
     if lemma:
         routes.append(("cholesky", lambda xx: route_closed(model, xx, "cholesky")))
 
@@ -180,65 +197,115 @@ def bench_one(name, make, dim, hidden, rank, args):
     med = {k: statistics.median(v) for k, v in times.items()}
     med_cpu = {k: statistics.median(v) for k, v in cpu.items()}
     err = (vals["closed"] - vals["autograd"]).abs().max().item()
-    row = dict(model=name, dim=dim, hidden=hidden, rank=rank, route=route, batch=args.batch,
-               repeats=len(times["closed"]), autograd_chunk=chunk,
-               closed_ms=1e3 * med["closed"], autograd_ms=1e3 * med["autograd"],
-               ratio=med["autograd"] / med["closed"], max_abs_dlogdet=err,
-               logdet_mean=vals["autograd"].mean().item(),
-               samples_ms={k: [1e3 * t for t in v] for k, v in times.items()},
-               ratio_cpu=med_cpu["autograd"] / med_cpu["closed"],
-               samples_cpu_ms={k: [1e3 * t for t in v] for k, v in cpu.items()})
+    row = dict(
+        model=name,
+        dim=dim,
+        hidden=hidden,
+        rank=rank,
+        route=route,
+        batch=args.batch,
+        repeats=len(times["closed"]),
+        autograd_chunk=chunk,
+        closed_ms=1e3 * med["closed"],
+        autograd_ms=1e3 * med["autograd"],
+        ratio=med["autograd"] / med["closed"],
+        max_abs_dlogdet=err,
+        logdet_mean=vals["autograd"].mean().item(),
+        samples_ms={k: [1e3 * t for t in v] for k, v in times.items()},
+        ratio_cpu=med_cpu["autograd"] / med_cpu["closed"],
+        samples_cpu_ms={k: [1e3 * t for t in v] for k, v in cpu.items()},
+    )
     if lemma:
-        row.update(cholesky_ms=1e3 * med["cholesky"],
-                   ratio_cholesky=med["autograd"] / med["cholesky"],
-                   max_abs_dlogdet_cholesky=(vals["cholesky"] - vals["autograd"]).abs().max().item())
+        row.update(
+            cholesky_ms=1e3 * med["cholesky"],
+            ratio_cholesky=med["autograd"] / med["cholesky"],
+            max_abs_dlogdet_cholesky=(vals["cholesky"] - vals["autograd"]).abs().max().item(),
+        )
     return row
 
 
-COLUMNS = ["model", "dim", "hidden", "rank", "route", "closed ms", "autograd ms", "ratio",
-           r"max \|Δ logdet\|", "n", "cholesky ms", "ratio (cholesky)"]  # \| : pipe inside a cell
+COLUMNS = [
+    "model",
+    "dim",
+    "hidden",
+    "rank",
+    "route",
+    "closed ms",
+    "autograd ms",
+    "ratio",
+    r"max \|Δ logdet\|",
+    "n",
+    "cholesky ms",
+    "ratio (cholesky)",
+]  # \| : pipe inside a cell
 HEADER = "| " + " | ".join(COLUMNS) + " |"
 
 
 def fmt_row(r) -> str:
-    chol = (f"{r['cholesky_ms']:.1f} | {r['ratio_cholesky']:.2f}" if "cholesky_ms" in r else "- | -")
-    return (f"| {r['model']} | {r['dim']} | {r['hidden']} | {r['rank']} | {r['route']} "
-            f"| {r['closed_ms']:.1f} | {r['autograd_ms']:.1f} | {r['ratio']:.1f} "
-            f"| {r['max_abs_dlogdet']:.1e} | {r['repeats']} | {chol} |")
+    chol = f"{r['cholesky_ms']:.1f} | {r['ratio_cholesky']:.2f}" if "cholesky_ms" in r else "- | -"
+    return (
+        f"| {r['model']} | {r['dim']} | {r['hidden']} | {r['rank']} | {r['route']} "
+        f"| {r['closed_ms']:.1f} | {r['autograd_ms']:.1f} | {r['ratio']:.1f} "
+        f"| {r['max_abs_dlogdet']:.1e} | {r['repeats']} | {chol} |"
+    )
 
 
 def target_line(rows) -> tuple[str, dict]:
     t = TARGET
-    hit = [r for r in rows if r["model"] == t["model"] and r["dim"] == t["dim"]
-           and r["hidden"] == str(t["hidden"])]
+    hit = [
+        r
+        for r in rows
+        if r["model"] == t["model"] and r["dim"] == t["dim"] and r["hidden"] == str(t["hidden"])
+    ]
     if not hit:
-        return (f"target (C-MGN d=784 h=256: closed >= {t['min_ratio']:g}x faster than autograd, "
-                f"error <= {t['max_err']:g}): NOT MEASURED (dim 784 not run)"), {"status": "not measured"}
+        return (
+            f"target (C-MGN d=784 h=256: closed >= {t['min_ratio']:g}x faster than autograd, "
+            f"error <= {t['max_err']:g}): NOT MEASURED (dim 784 not run)"
+        ), {"status": "not measured"}
     r = hit[0]
     ok = r["ratio"] >= t["min_ratio"] and r["max_abs_dlogdet"] <= t["max_err"]
     status = "PASS" if ok else "FAIL"
-    return (f"target (C-MGN d=784 h=256, B={r['batch']}): ratio {r['ratio']:.1f}x "
-            f"(need >= {t['min_ratio']:g}x), max |Δ logdet| {r['max_abs_dlogdet']:.1e} "
-            f"(need <= {t['max_err']:g}): {status}  [n={r['repeats']}; CPU-time ratio "
-            f"{r['ratio_cpu']:.1f}x]"), {"status": status, "ratio": r["ratio"], "ratio_cpu": r["ratio_cpu"],
-                                         "max_abs_dlogdet": r["max_abs_dlogdet"]}
+    return (
+        f"target (C-MGN d=784 h=256, B={r['batch']}): ratio {r['ratio']:.1f}x "
+        f"(need >= {t['min_ratio']:g}x), max |Δ logdet| {r['max_abs_dlogdet']:.1e} "
+        f"(need <= {t['max_err']:g}): {status}  [n={r['repeats']}; CPU-time ratio "
+        f"{r['ratio_cpu']:.1f}x]"
+    ), {
+        "status": status,
+        "ratio": r["ratio"],
+        "ratio_cpu": r["ratio_cpu"],
+        "max_abs_dlogdet": r["max_abs_dlogdet"],
+    }
 
 
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--quick", action="store_true", help="seconds-long run: dims 2, 16, 64 only")
     p.add_argument("--out", metavar="FILE", help="also write the results as JSON")
-    p.add_argument("--repeats", type=int, default=None,
-                   help="max measured repeats per route (default 15, quick 5); fewer are run "
-                        "once a case's time budget is spent (always >= 1)")
-    p.add_argument("--budget", type=float, default=None,
-                   help="seconds of measurement per case before repeats stop (default 6, quick 0.8)")
-    p.add_argument("--dims", type=int, nargs="+", default=None, help="default 2 16 64 784 (quick: 2 16 64)")
+    p.add_argument(
+        "--repeats",
+        type=int,
+        default=None,
+        help="max measured repeats per route (default 15, quick 5); fewer are run "
+        "once a case's time budget is spent (always >= 1)",
+    )
+    p.add_argument(
+        "--budget",
+        type=float,
+        default=None,
+        help="seconds of measurement per case before repeats stop (default 6, quick 0.8)",
+    )
+    p.add_argument(
+        "--dims", type=int, nargs="+", default=None, help="default 2 16 64 784 (quick: 2 16 64)"
+    )
     p.add_argument("--batch", type=int, default=256)
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--include-large-above", action="store_true",
-                   help="also run hidden rank above dim at dim >= 512 (C-MGN h=1024, M-MGN 4x392 "
-                        "at d=784): adds more than 10 minutes on a 2-core machine")
+    p.add_argument(
+        "--include-large-above",
+        action="store_true",
+        help="also run hidden rank above dim at dim >= 512 (C-MGN h=1024, M-MGN 4x392 "
+        "at d=784): adds more than 10 minutes on a 2-core machine",
+    )
     args = p.parse_args(argv)
     if args.repeats is None:
         args.repeats = 5 if args.quick else 15
@@ -254,10 +321,14 @@ def main(argv=None):
     print("# log-det benchmark: closed form vs autograd (forward + backward to parameters)")
     for k, v in info.items():
         print(f"# {k}: {v}")
-    print(f"# batch {args.batch}, C-MGN layers=3, M-MGN modules=4 (hidden = K x h), max repeats "
-          f"{args.repeats}, budget {args.budget:g} s/case, times = medians")
-    print("# ratio = autograd ms / closed ms; ratio (cholesky) = autograd ms / cholesky-route ms "
-          "(shown where the closed form used the lemma)")
+    print(
+        f"# batch {args.batch}, C-MGN layers=3, M-MGN modules=4 (hidden = K x h), max repeats "
+        f"{args.repeats}, budget {args.budget:g} s/case, times = medians"
+    )
+    print(
+        "# ratio = autograd ms / closed ms; ratio (cholesky) = autograd ms / cholesky-route ms "
+        "(shown where the closed form used the lemma)"
+    )
     print()
     print(HEADER)
     print("|" + "---|" * len(COLUMNS))
@@ -273,12 +344,24 @@ def main(argv=None):
     print(line)
     total = time.perf_counter() - t_all
     info["loadavg_end"] = list(os.getloadavg()) if hasattr(os, "getloadavg") else None
-    print(f"# total run time {total:.1f} s (benchmark) / {time.perf_counter() - _T_PROCESS:.1f} s "
-          f"(including imports); load average at end {info['loadavg_end']}")
+    print(
+        f"# total run time {total:.1f} s (benchmark) / {time.perf_counter() - _T_PROCESS:.1f} s "
+        f"(including imports); load average at end {info['loadavg_end']}"
+    )
     if args.out:
         with open(args.out, "w") as f:
-            json.dump(dict(machine=info, args=vars(args), rows=rows, target=target, total_s=total,
-                           total_with_imports_s=time.perf_counter() - _T_PROCESS), f, indent=1)
+            json.dump(
+                dict(
+                    machine=info,
+                    args=vars(args),
+                    rows=rows,
+                    target=target,
+                    total_s=total,
+                    total_with_imports_s=time.perf_counter() - _T_PROCESS,
+                ),
+                f,
+                indent=1,
+            )
         print(f"# wrote {args.out}")
 
 

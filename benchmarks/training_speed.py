@@ -12,6 +12,7 @@ Usage::
 
 Absolute times depend on the machine and its load (printed); compare cases within one run.
 """
+
 from __future__ import annotations
 
 import time
@@ -28,8 +29,9 @@ import torch
 
 torch.set_num_threads(1)  # PITFALLS 1 and 2: one thread, before any torch work
 
-import mgn_utils
 from logdet import machine_info  # noqa: E402  (benchmarks/ is on sys.path when run as a script)
+
+import mgn_utils
 from mgn_utils import losses
 from mgn_utils.distributions import Gaussian
 
@@ -42,13 +44,16 @@ def _adam_step(model, loss_fn):
         opt.zero_grad(set_to_none=True)
         loss_fn(model, g).backward()
         opt.step()
+
     return step
 
 
 def _gaussian(d, seed=0, dtype=torch.float64):
     g = torch.Generator().manual_seed(seed)
     A = torch.randn(d, d, generator=g, dtype=dtype)
-    return Gaussian(torch.randn(d, generator=g, dtype=dtype), A @ A.T / d + torch.eye(d, dtype=dtype))
+    return Gaussian(
+        torch.randn(d, generator=g, dtype=dtype), A @ A.T / d + torch.eye(d, dtype=dtype)
+    )
 
 
 def cases(quick: bool):
@@ -56,12 +61,22 @@ def cases(quick: bool):
     out = []
 
     def ma_case(ch, d, model, B=256):
-        p, q = _gaussian(d, 1), Gaussian(torch.zeros(d, dtype=torch.float64), torch.eye(d, dtype=torch.float64))
+        p, q = (
+            _gaussian(d, 1),
+            Gaussian(torch.zeros(d, dtype=torch.float64), torch.eye(d, dtype=torch.float64)),
+        )
 
         def loss(T, g):
             return losses.monge_ampere_loss(T, p.sample(B, g), p.log_prob, q.log_prob)
-        out.append((ch, f"{type(model).__name__} d={d}, Monge-Ampère L1 loss, closed-form log-det, batch {B}, float64",
-                    lambda: _adam_step(model.double(), loss)))
+
+        out.append(
+            (
+                ch,
+                f"{type(model).__name__} d={d}, Monge-Ampère L1 loss, closed-form log-det, batch "
+                f"{B}, float64",
+                lambda: _adam_step(model.double(), loss),
+            )
+        )
 
     ma_case("04", 2, mgn_utils.CMGN(2, 8, layers=3))
     ma_case("05", 16, mgn_utils.CMGN(16, 32, layers=3))
@@ -71,7 +86,14 @@ def cases(quick: bool):
     def sink2d(T, g):
         x = torch.randn(256, 2, generator=g)
         return losses.sinkhorn_divergence(T(x), torch.randn(256, 2, generator=g) + 1, eps=0.01)
-    out.append(("04", "C-MGN d=2, Sinkhorn loss (ε = 0.01, default tol 1e-6), batch 256", lambda: _adam_step(mgn_utils.CMGN(2, 8), sink2d)))
+
+    out.append(
+        (
+            "04",
+            "C-MGN d=2, Sinkhorn loss (ε = 0.01, default tol 1e-6), batch 256",
+            lambda: _adam_step(mgn_utils.CMGN(2, 8), sink2d),
+        )
+    )
 
     colours = torch.rand(4096, 3)
     gauss3 = Gaussian(torch.full((3,), 0.5), torch.eye(3) * 0.05)
@@ -79,8 +101,14 @@ def cases(quick: bool):
     def kl3(T, g):
         x = colours[torch.randint(4096, (512,), generator=g)]
         return losses.change_of_variables_kl(T, x, gauss3.log_prob)
-    out.append(("06", "C-MGN d=3 (27 parameters), change-of-variables KL, batch 512",
-                lambda: _adam_step(mgn_utils.CMGN(3, 3, layers=2), kl3)))
+
+    out.append(
+        (
+            "06",
+            "C-MGN d=3 (27 parameters), change-of-variables KL, batch 512",
+            lambda: _adam_step(mgn_utils.CMGN(3, 3, layers=2), kl3),
+        )
+    )
 
     digits = torch.rand(1024, 784) ** 4  # stand-in images: speed only
 
@@ -88,10 +116,23 @@ def cases(quick: bool):
         z = torch.randn(256, 784, generator=g)
         y = digits[torch.randint(1024, (256,), generator=g)]
         return losses.sinkhorn_divergence(T(z), y, eps=25.0, tol=1e-3, scaling=0.5)
-    out.append(("07", "C-MGN d=784 (h=256, 10 layers, v_rank=64), Sinkhorn loss (ε = 25, tol 1e-3), batch 256",
-                lambda: _adam_step(mgn_utils.CMGN(784, 256, layers=10, v_rank=64), sink784)))
-    out.append(("07", "ICNN d=784 (h=160, 2 layers), Sinkhorn loss (ε = 25, tol 1e-3), batch 256",
-                lambda: _adam_step(mgn_utils.ICNN(784, 160, layers=2), sink784)))
+
+    out.append(
+        (
+            "07",
+            "C-MGN d=784 (h=256, 10 layers, v_rank=64), Sinkhorn loss (ε = 25, tol 1e-3), batch "
+            "256",
+            lambda: _adam_step(mgn_utils.CMGN(784, 256, layers=10, v_rank=64), sink784),
+        )
+    )
+    out.append(
+        (
+            "07",
+            "ICNN d=784 (h=160, 2 layers), Sinkhorn loss (ε = 25, tol 1e-3), batch 256",
+            lambda: _adam_step(mgn_utils.ICNN(784, 160, layers=2), sink784),
+        )
+    )
+
     def wgan_step():
         T, critic = mgn_utils.CMGN(784, 256, layers=10, v_rank=64), losses.Critic(784, hidden=256)
         opt = torch.optim.Adam(T.parameters(), lr=1e-4, betas=(0.5, 0.9))
@@ -102,18 +143,34 @@ def cases(quick: bool):
             for _ in range(5):
                 with torch.no_grad():
                     fake = T(torch.randn(256, 784, generator=g))
-                losses.critic_step(critic, opt_c, digits[torch.randint(1024, (256,), generator=g)], fake, generator=g)
+                losses.critic_step(
+                    critic,
+                    opt_c,
+                    digits[torch.randint(1024, (256,), generator=g)],
+                    fake,
+                    generator=g,
+                )
             opt.zero_grad(set_to_none=True)
             (-critic(T(torch.randn(256, 784, generator=g))).mean()).backward()
             opt.step()
+
         return step
-    out.append(("07", "C-MGN d=784 (h=256, 10 layers, v_rank=64), WGAN-GP: 5 critic steps (width 256) + 1 map step, batch 256",
-                wgan_step))
+
+    out.append(
+        (
+            "07",
+            "C-MGN d=784 (h=256, 10 layers, v_rank=64), WGAN-GP: 5 critic steps (width 256) + 1 "
+            "map step, batch 256",
+            wgan_step,
+        )
+    )
     return out
 
 
 def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("--quick", action="store_true", help="fewer cases and repeats")
     ap.add_argument("--out", help="write the results as JSON here")
     args = ap.parse_args(argv)
@@ -137,9 +194,15 @@ def main(argv=None) -> int:
         print(f"ch {ch}  {ms:9.1f} ms/step  {1000 / ms:8.1f} steps/s  {what}")
     machine = machine_info()  # cpu, commit, versions, threads: the same record as logdet.py
     machine.pop("dtype")  # the cases use float32 and float64, each says which
-    machine.update(loadavg_start=load0, loadavg_end=os.getloadavg(),
-                   seconds=round(time.perf_counter() - _T_PROCESS, 1))
-    print(f"load average {load0[0]:.1f} -> {machine['loadavg_end'][0]:.1f}; {machine['seconds']} s in all")
+    machine.update(
+        loadavg_start=load0,
+        loadavg_end=os.getloadavg(),
+        seconds=round(time.perf_counter() - _T_PROCESS, 1),
+    )
+    print(
+        f"load average {load0[0]:.1f} -> {machine['loadavg_end'][0]:.1f}; {machine['seconds']} s "
+        f"in all"
+    )
     if args.out:
         with open(args.out, "w") as f:
             json.dump({"machine": machine, "rows": rows}, f, indent=1)

@@ -16,6 +16,7 @@ Layout (one module or sub-package per concern; every public name is re-exported 
 Conventions: batch-first row vectors ``(B, d)``; every docstring states its cost
 (½‖x−y‖² or ‖x−y‖²) and whether it returns W2 or W2².
 """
+
 import sys as _sys
 
 from . import autodiff, course, datasets, distributions, losses, metrics, models, solvers, training
@@ -24,19 +25,39 @@ from .course import NotebookEnv, setup_notebook
 from .course.env import provenance
 from .datasets import load_mnist, load_pair, load_photo, mnist_split
 from .distributions import (
-    Banana, Gaussian, GaussianMixture, ImageKDE, gaussian_ot_map, gaussian_w2, sqrtm_psd,
+    Banana,
+    Gaussian,
+    GaussianMixture,
+    ImageKDE,
+    gaussian_ot_map,
+    gaussian_w2,
+    sqrtm_psd,
 )
 from .models import (
-    CMGN, ICGN, ICNN, MMGN, ConvexPotential, Critic, MLPMap, MonotoneGradientNet,
-    PotentialMLP, QuadraticConvexPotential, SoftmaxMGradNetM,
+    CMGN,
+    ICGN,
+    ICNN,
+    MMGN,
+    ConvexPotential,
+    Critic,
+    MLPMap,
+    MonotoneGradientNet,
+    PotentialMLP,
+    QuadraticConvexPotential,
+    SoftmaxMGradNetM,
 )
 from .solvers import MGNTransport, fit_w2_minimax
 from .training import FitResult, fit
 
 # The first edition's module names, kept importable (``import mgn_utils.data`` etc.).
 _ALIASES = {
-    "data": datasets, "w2bench": datasets.w2bench, "env": course.env, "report": course.report,
-    "checkpoints": course.checkpoints, "morphing": solvers.morphing, "potential": autodiff,
+    "data": datasets,
+    "w2bench": datasets.w2bench,
+    "env": course.env,
+    "report": course.report,
+    "checkpoints": course.checkpoints,
+    "morphing": solvers.morphing,
+    "potential": autodiff,
 }
 for _name, _module in _ALIASES.items():
     _sys.modules[f"{__name__}.{_name}"] = _module
@@ -51,11 +72,44 @@ except Exception:  # not installed (e.g. imported from a source checkout)
     __version__ = "0+unknown"
 
 __all__ = [
-    "autodiff", "course", "datasets", "distributions", "losses", "metrics", "models", "solvers",
-    "training", "line_integral_potential", "NotebookEnv", "setup_notebook", "provenance",
-    "load_mnist", "load_pair", "load_photo", "mnist_split", "Banana", "Gaussian",
-    "GaussianMixture", "ImageKDE", "gaussian_ot_map", "gaussian_w2", "sqrtm_psd", "CMGN", "ICGN",
-    "ICNN", "MMGN", "ConvexPotential", "Critic", "MLPMap", "MonotoneGradientNet", "PotentialMLP",
-    "QuadraticConvexPotential", "SoftmaxMGradNetM", "MGNTransport", "fit_w2_minimax", "FitResult", "fit",
+    "autodiff",
+    "course",
+    "datasets",
+    "distributions",
+    "losses",
+    "metrics",
+    "models",
+    "solvers",
+    "training",
+    "line_integral_potential",
+    "NotebookEnv",
+    "setup_notebook",
+    "provenance",
+    "load_mnist",
+    "load_pair",
+    "load_photo",
+    "mnist_split",
+    "Banana",
+    "Gaussian",
+    "GaussianMixture",
+    "ImageKDE",
+    "gaussian_ot_map",
+    "gaussian_w2",
+    "sqrtm_psd",
+    "CMGN",
+    "ICGN",
+    "ICNN",
+    "MMGN",
+    "ConvexPotential",
+    "Critic",
+    "MLPMap",
+    "MonotoneGradientNet",
+    "PotentialMLP",
+    "QuadraticConvexPotential",
+    "SoftmaxMGradNetM",
+    "MGNTransport",
+    "fit_w2_minimax",
+    "FitResult",
+    "fit",
     "__version__",
 ]

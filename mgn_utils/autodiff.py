@@ -4,11 +4,13 @@ These are the slow, obviously-correct routes that the closed forms in
 :mod:`mgn_utils.models` are tested against. Maps take batch-first row vectors:
 ``f: (B, d) -> (B, d)``; potentials ``phi: (B, d) -> (B,)``.
 """
+
 from __future__ import annotations
 
 import numpy as np
 import torch
-from torch.func import hessian as _hessian, jacrev, vmap
+from torch.func import hessian as _hessian
+from torch.func import jacrev, vmap
 
 __all__ = ["jacobian", "hessian", "logdet_jacobian", "line_integral_potential"]
 
@@ -48,10 +50,15 @@ def logdet_jacobian(f, x: torch.Tensor) -> torch.Tensor:
     else:
         sign, logabs = torch.linalg.slogdet(J)
     if bool((sign < 0).any()):
-        raise ValueError("the Jacobian has a negative determinant at some inputs: the map is not monotone")
+        raise ValueError(
+            "the Jacobian has a negative determinant at some inputs: the map is not monotone"
+        )
     return logabs
 
-def line_integral_potential(T, x: torch.Tensor, n_nodes: int = 32, x0: torch.Tensor | None = None) -> torch.Tensor:
+
+def line_integral_potential(
+    T, x: torch.Tensor, n_nodes: int = 32, x0: torch.Tensor | None = None
+) -> torch.Tensor:
     """``φ(x) - φ(x0)`` for a gradient map ``T = ∇φ``: ``(B, d) -> (B,)``.
 
     Args:
@@ -76,7 +83,9 @@ def line_integral_potential(T, x: torch.Tensor, n_nodes: int = 32, x0: torch.Ten
     if x0 is None:
         x0 = torch.zeros(d, dtype=x.dtype, device=x.device)
     elif not torch.is_tensor(x0) or x0.shape != (d,):
-        raise ValueError(f"expected x0 of shape ({d},), got {tuple(x0.shape) if torch.is_tensor(x0) else x0!r}")
+        raise ValueError(
+            f"expected x0 of shape ({d},), got {tuple(x0.shape) if torch.is_tensor(x0) else x0!r}"
+        )
     nodes, weights = np.polynomial.legendre.leggauss(int(n_nodes))  # on [-1, 1]
     t = torch.as_tensor((nodes + 1) / 2, dtype=x.dtype, device=x.device)  # on [0, 1]
     w = torch.as_tensor(weights / 2, dtype=x.dtype, device=x.device)

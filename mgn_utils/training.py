@@ -99,15 +99,16 @@ class EarlyStopping(Callback):
     """Stop when the mean loss of the last ``window`` steps has not improved by ``min_delta``
     (relative) over ``patience`` checks, one check every ``every`` steps."""
 
-    def __init__(self, patience: int = 5, min_delta: float = 1e-3, window: int = 100,
-                 every: int = 100):
+    def __init__(
+        self, patience: int = 5, min_delta: float = 1e-3, window: int = 100, every: int = 100
+    ):
         self.patience = check_int(patience, "patience")
         self.min_delta = check_float(min_delta, "min_delta", nonnegative=True)
         self.window, self.every = check_int(window, "window"), check_int(every, "every")
         self.name, self.best, self.bad = "early_stopping", math.inf, 0
 
     def __call__(self, step, model, losses):
-        recent = losses[-self.window:]
+        recent = losses[-self.window :]
         if not recent:
             return False
         value = sum(recent) / len(recent)
@@ -140,7 +141,9 @@ def exponential_lr(lr: float, lr_final: float, steps: int) -> Callable:
     lr = check_float(lr, "lr", positive=True)
     lr_final = check_float(lr_final, "lr_final", positive=True)
     ratio, span = lr_final / lr, max(steps - 1, 1)
-    return lambda opt: torch.optim.lr_scheduler.LambdaLR(opt, lambda t: ratio ** (min(t, span) / span))
+    return lambda opt: torch.optim.lr_scheduler.LambdaLR(
+        opt, lambda t: ratio ** (min(t, span) / span)
+    )
 
 
 def _device_of(model: torch.nn.Module) -> torch.device:
@@ -168,8 +171,10 @@ def _make_scheduler(scheduler, opt):
         return None
     sched = scheduler(opt) if callable(scheduler) and not hasattr(scheduler, "step") else scheduler
     if not hasattr(sched, "step") or not hasattr(sched, "state_dict"):
-        raise TypeError("scheduler must be a torch.optim.lr_scheduler instance or a function "
-                        "optimizer -> scheduler")
+        raise TypeError(
+            "scheduler must be a torch.optim.lr_scheduler instance or a function "
+            "optimizer -> scheduler"
+        )
     return sched
 
 
@@ -271,9 +276,17 @@ def fit(
         for c in ckpts:
             c.path.parent.mkdir(parents=True, exist_ok=True)
             tmp = c.path.with_suffix(c.path.suffix + ".tmp")
-            torch.save({"model": model.state_dict(), "optimizer": opt.state_dict(),
-                        "scheduler": None if sched is None else sched.state_dict(),
-                        "generator": gen.get_state(), "losses": losses, "step": step}, tmp)
+            torch.save(
+                {
+                    "model": model.state_dict(),
+                    "optimizer": opt.state_dict(),
+                    "scheduler": None if sched is None else sched.state_dict(),
+                    "generator": gen.get_state(),
+                    "losses": losses,
+                    "step": step,
+                },
+                tmp,
+            )
             os.replace(tmp, c.path)
 
     for c in ckpts:
@@ -290,12 +303,14 @@ def fit(
         for i, v in enumerate(values):
             if not math.isfinite(v):
                 raise FloatingPointError(
-                    f"loss is {v} at step {first + i}; lower lr or check the data")
+                    f"loss is {v} at step {first + i}; lower lr or check the data"
+                )
         losses.extend(values)
 
     t0 = time.perf_counter()
-    bar = tqdm(range(start, steps), initial=start, total=steps, disable=not progress, desc=desc,
-               leave=True)
+    bar = tqdm(
+        range(start, steps), initial=start, total=steps, disable=not progress, desc=desc, leave=True
+    )
     stopped = False
     model.train()
     for step in bar:
@@ -326,8 +341,13 @@ def fit(
     if ckpts and run > 0:
         save(start + run)
     history = {c.name: c.history for c in callbacks if isinstance(c, Monitor)}
-    return FitResult(losses=losses, steps=run, seconds=time.perf_counter() - t0,
-                     stopped_early=stopped, history=history)
+    return FitResult(
+        losses=losses,
+        steps=run,
+        seconds=time.perf_counter() - t0,
+        stopped_early=stopped,
+        history=history,
+    )
 
 
 @dataclass
@@ -413,14 +433,17 @@ def fit_adversarial(
     pend_c: list[torch.Tensor] = []
 
     def flush(rnd):
-        for pend, out, who in ((pend_m, res.map_losses, "map"),
-                               (pend_c, res.critic_losses, "critic")):
+        for pend, out, who in (
+            (pend_m, res.map_losses, "map"),
+            (pend_c, res.critic_losses, "critic"),
+        ):
             if pend:
                 values = torch.stack(pend).tolist()
                 pend.clear()
                 if not all(math.isfinite(v) for v in values):
                     raise FloatingPointError(
-                        f"{who} loss is not finite by round {rnd}; lower the learning rates")
+                        f"{who} loss is not finite by round {rnd}; lower the learning rates"
+                    )
                 out.extend(values)
 
     model_params, critic_params = list(model.parameters()), list(critic.parameters())

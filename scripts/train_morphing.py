@@ -5,13 +5,14 @@
 
 Source = first MNIST test image of the source digit, target = second test image of the target digit
 (the authors' code uses images 0 and 1 of the training split, which the course does not ship).
-Each checkpoint is checkpoints/morphing/morph_S_T_STEPS.pt with an entry in checkpoints/morphing/MANIFEST.json.
+Each checkpoint is checkpoints/morphing/morph_S_T_STEPS.pt with an entry in
+checkpoints/morphing/MANIFEST.json.
 """
+
 import argparse
 import json
 
 import numpy as np
-
 from mgn_utils.checkpoints import CheckpointError, find_checkpoint, save_checkpoint
 from mgn_utils.data import load_mnist
 from mgn_utils.morphing import MORPH_DEFAULTS, map_mse, morphing_reference, train_morphing
@@ -19,7 +20,10 @@ from mgn_utils.morphing import MORPH_DEFAULTS, map_mse, morphing_reference, trai
 
 def digit_images():
     images, labels = load_mnist()
-    return {d: (images[np.flatnonzero(labels == d)[0]], images[np.flatnonzero(labels == d)[1]]) for d in range(10)}
+    return {
+        d: (images[np.flatnonzero(labels == d)[0]], images[np.flatnonzero(labels == d)[1]])
+        for d in range(10)
+    }
 
 
 def pair_config(s, t, steps):
@@ -30,10 +34,15 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--pairs", default="0-4", help="'all' (digits 0-4, 25 pairs) or e.g. '0-4,1-2'")
     ap.add_argument("--steps", type=int, default=MORPH_DEFAULTS["steps"])
-    ap.add_argument("--force", action="store_true", help="retrain even if a matching checkpoint exists")
+    ap.add_argument(
+        "--force", action="store_true", help="retrain even if a matching checkpoint exists"
+    )
     args = ap.parse_args()
-    pairs = [(s, t) for s in range(5) for t in range(5)] if args.pairs == "all" else \
-        [tuple(int(v) for v in p.split("-")) for p in args.pairs.split(",")]
+    pairs = (
+        [(s, t) for s in range(5) for t in range(5)]
+        if args.pairs == "all"
+        else [tuple(int(v) for v in p.split("-")) for p in args.pairs.split(",")]
+    )
     imgs = digit_images()
     for s, t in pairs:
         cfg, name = pair_config(s, t, args.steps), f"morph_{s}_{t}_{args.steps}"
@@ -45,8 +54,13 @@ def main():
         x, T1, T2 = morphing_reference(src, tgt)
         with torch_no_grad():
             mse = map_mse(net(x), T1)
-        metrics = dict(mse=mse, floor=map_mse(T1, T2), identity=map_mse(x, T1),
-                       final_loss=float(np.mean(losses[-max(1, len(losses) // 10):])), train_seconds=round(seconds, 1))
+        metrics = dict(
+            mse=mse,
+            floor=map_mse(T1, T2),
+            identity=map_mse(x, T1),
+            final_loss=float(np.mean(losses[-max(1, len(losses) // 10) :])),
+            train_seconds=round(seconds, 1),
+        )
         save_checkpoint(net, name, cfg, metrics, folder="morphing", duration_s=seconds)
         print(name, json.dumps(metrics), flush=True)
 
@@ -61,6 +75,7 @@ def _exists(name, cfg) -> bool:
 
 def torch_no_grad():
     import torch
+
     return torch.no_grad()
 
 

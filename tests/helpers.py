@@ -1,4 +1,5 @@
 """Small helpers shared by the model tests."""
+
 import torch
 
 

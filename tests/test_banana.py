@@ -1,4 +1,5 @@
 """Banana distribution: exact log-density, closed-form moments, seeded sampling, input checks."""
+
 import math
 
 import pytest
@@ -13,7 +14,9 @@ def test_samples_shape_seed_and_moments():
     q = Banana(a=1.0, b=0.5, scale=(1.0, 0.7), angle=math.pi / 5, shift=(0.5, -1.0), dtype=D)
     y = q.sample(200_000, generator=torch.Generator().manual_seed(0))
     assert y.shape == (200_000, 2) and y.dtype == D
-    assert torch.equal(q.sample(5, torch.Generator().manual_seed(3)), q.sample(5, torch.Generator().manual_seed(3)))
+    assert torch.equal(
+        q.sample(5, torch.Generator().manual_seed(3)), q.sample(5, torch.Generator().manual_seed(3))
+    )
     assert torch.allclose(y.mean(0), q.mean, atol=0.02)
     assert torch.allclose(torch.cov(y.T), q.cov, rtol=0.03, atol=0.02)
 

@@ -1,20 +1,28 @@
-"""Baselines ICNN, ICGN and MLPMap: shapes, symmetric PSD Jacobians against autograd, input checks."""
+"""Baselines ICNN, ICGN and MLPMap: shapes, symmetric PSD Jacobians against autograd, input
+checks."""
+
 import numpy as np
 import pytest
 import torch
+from helpers import randomize
 
 from mgn_utils import autodiff
 from mgn_utils.models import ICGN, ICNN, MLPMap
-
-from helpers import randomize
 
 
 def n_params(model):
     return sum(p.numel() for p in model.parameters())
 
 
-@pytest.mark.parametrize("make", [lambda d: ICNN(d, 5, layers=3), lambda d: ICGN(d, 4),
-                                  lambda d: ICGN(d, 3, bias=False), lambda d: MLPMap(d, 6, layers=2)])
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda d: ICNN(d, 5, layers=3),
+        lambda d: ICGN(d, 4),
+        lambda d: ICGN(d, 3, bias=False),
+        lambda d: MLPMap(d, 6, layers=2),
+    ],
+)
 @pytest.mark.parametrize("dim", [1, 3])
 def test_shapes(make, dim):
     model = make(dim)
@@ -41,8 +49,13 @@ def test_icnn_jacobian_is_hessian_symmetric_psd(seed):
     assert torch.linalg.eigvalsh(J).min() >= -1e-10
     # the map is the gradient of the potential (finite differences of φ)
     eps, e = 1e-6, torch.eye(3, dtype=torch.float64)
-    fd = torch.stack([(model.potential(x + eps * e[i]) - model.potential(x - eps * e[i])) / (2 * eps)
-                      for i in range(3)], 1)
+    fd = torch.stack(
+        [
+            (model.potential(x + eps * e[i]) - model.potential(x - eps * e[i])) / (2 * eps)
+            for i in range(3)
+        ],
+        1,
+    )
     assert torch.allclose(model(x), fd, atol=1e-7)
     auto = torch.func.grad(lambda y: model.potential(y).sum())(x)  # the hand-written backward
     assert torch.allclose(model(x), auto, rtol=1e-12, atol=1e-14)
@@ -99,13 +112,16 @@ def test_mlp_jacobian_is_not_symmetric():
 
 
 @pytest.mark.parametrize("model", [ICNN(3, 4), ICGN(3, 4), MLPMap(3, 4)])
-@pytest.mark.parametrize("bad, match", [
-    (torch.zeros(5, 4), r"\(B, 3\)"),
-    (torch.zeros(3), r"\(B, 3\)"),
-    (torch.tensor([[0.0, float("nan"), 1.0]]), "NaN"),
-    (torch.zeros(2, 3, dtype=torch.float64), "dtype"),
-    ([[0.0, 0.0, 0.0]], r"\(B, 3\)"),
-])
+@pytest.mark.parametrize(
+    "bad, match",
+    [
+        (torch.zeros(5, 4), r"\(B, 3\)"),
+        (torch.zeros(3), r"\(B, 3\)"),
+        (torch.tensor([[0.0, float("nan"), 1.0]]), "NaN"),
+        (torch.zeros(2, 3, dtype=torch.float64), "dtype"),
+        ([[0.0, 0.0, 0.0]], r"\(B, 3\)"),
+    ],
+)
 def test_bad_input_raises(model, bad, match):
     model.check_finite = match == "NaN"  # opt-in finite check
     try:
@@ -121,7 +137,11 @@ def test_bad_constructor_arguments():
         ICGN(2, 3, activation="relu")
     with pytest.raises(ValueError, match="activation"):
         MLPMap(2, 3, activation="gelu")
-    for make in (lambda: ICNN(2, 0), lambda: ICNN(0, 3), lambda: ICGN(2, 3, quadrature=0),
-                 lambda: MLPMap(2, 3, layers=0)):
+    for make in (
+        lambda: ICNN(2, 0),
+        lambda: ICNN(0, 3),
+        lambda: ICGN(2, 3, quadrature=0),
+        lambda: MLPMap(2, 3, layers=0),
+    ):
         with pytest.raises(ValueError):
             make()

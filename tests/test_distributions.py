@@ -184,10 +184,15 @@ def test_gaussian_properties_sample_and_to():
 
 
 def test_dtype_rules():
-    assert Gaussian(torch.zeros(2, dtype=torch.float32), torch.eye(2, dtype=torch.float32)).dtype == torch.float32
+    assert (
+        Gaussian(torch.zeros(2, dtype=torch.float32), torch.eye(2, dtype=torch.float32)).dtype
+        == torch.float32
+    )
     assert Gaussian(np.zeros(2), np.eye(2)).dtype == torch.float64  # numpy float64 kept
     assert Gaussian([0, 0], [[1, 0], [0, 1]]).dtype == torch.get_default_dtype()  # ints
-    A, b = gaussian_ot_map(torch.zeros(2, dtype=torch.float32), torch.eye(2), np.zeros(2), np.eye(2))
+    A, b = gaussian_ot_map(
+        torch.zeros(2, dtype=torch.float32), torch.eye(2), np.zeros(2), np.eye(2)
+    )
     assert A.dtype == torch.float64  # promoted to the common dtype
 
 
@@ -223,7 +228,10 @@ def test_mixture_log_prob_matches_scipy(K, d, seed):
     lp = GaussianMixture(t(w), t(means), t(covs)).log_prob(t(x))
     assert lp.shape == (9,) and lp.dtype == DT
     comp = np.stack(
-        [np.atleast_1d(scipy.stats.multivariate_normal(means[k], covs[k]).logpdf(x)) for k in range(K)],
+        [
+            np.atleast_1d(scipy.stats.multivariate_normal(means[k], covs[k]).logpdf(x))
+            for k in range(K)
+        ],
         axis=1,
     )
     ref = scipy.special.logsumexp(comp + np.log(w), axis=1)
@@ -238,8 +246,10 @@ def test_mixture_zero_weight_component():
     x = gm.sample(5000, generator=torch.Generator().manual_seed(0))
     assert (x.norm(dim=1) < 50).all()  # never draws the zero-weight component
     lp = gm.log_prob(t([[0.0, 0.0]]))
-    ref = np.log(0.5 * scipy.stats.multivariate_normal([0, 0]).pdf([0, 0])
-                 + 0.5 * scipy.stats.multivariate_normal([2, 0]).pdf([0, 0]))
+    ref = np.log(
+        0.5 * scipy.stats.multivariate_normal([0, 0]).pdf([0, 0])
+        + 0.5 * scipy.stats.multivariate_normal([2, 0]).pdf([0, 0])
+    )
     assert abs(float(lp[0]) - ref) < 1e-12
 
 
@@ -249,7 +259,9 @@ def test_mixture_moments_and_sampling():
     assert gm.dim == 2 and gm.n_components == 3
     # moments equal the direct formula
     mean_ref = w @ means
-    cov_ref = sum(w[k] * (covs[k] + np.outer(means[k], means[k])) for k in range(3)) - np.outer(mean_ref, mean_ref)
+    cov_ref = sum(w[k] * (covs[k] + np.outer(means[k], means[k])) for k in range(3)) - np.outer(
+        mean_ref, mean_ref
+    )
     np.testing.assert_allclose(gm.mean.numpy(), mean_ref, rtol=1e-12, atol=1e-12)
     np.testing.assert_allclose(gm.cov.numpy(), cov_ref, rtol=1e-12, atol=1e-12)
     # same seeded generator -> identical samples; another seed -> different

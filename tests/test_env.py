@@ -1,4 +1,5 @@
 """Tests of mgn_utils.env.setup_notebook."""
+
 import dataclasses
 import random
 import sys
@@ -40,8 +41,9 @@ def test_quiet_prints_nothing(capsys):
     assert capsys.readouterr().out == ""
 
 
-@pytest.mark.parametrize("value, expected", [("smoke", "smoke"), ("full", "full"),
-                                             (" SMOKE ", "smoke"), ("", "full")])
+@pytest.mark.parametrize(
+    "value, expected", [("smoke", "smoke"), ("full", "full"), (" SMOKE ", "smoke"), ("", "full")]
+)
 def test_profile_from_env(monkeypatch, value, expected):
     monkeypatch.setenv("MGN_PROFILE", value)
     assert setup_notebook(quiet=True).profile == expected
@@ -96,6 +98,7 @@ def test_bad_seed():
 
 def test_matplotlib_defaults_without_pyplot():
     import matplotlib
+
     setup_notebook(quiet=True)
     assert matplotlib.rcParams["figure.dpi"] == 110
     assert list(matplotlib.rcParams["figure.figsize"]) == [6.0, 4.0]
@@ -104,10 +107,14 @@ def test_matplotlib_defaults_without_pyplot():
 
 def test_no_pyplot_import_and_threads_untouched():
     import subprocess
+
     # setup_notebook itself must not import pyplot (the package __init__ may, elsewhere)
-    code = ("import sys, torch; n = torch.get_num_threads(); "
-            "from mgn_utils.course.env import setup_notebook; had = 'matplotlib.pyplot' in sys.modules; "
-            "setup_notebook(quiet=True); "
-            "assert ('matplotlib.pyplot' in sys.modules) == had; assert torch.get_num_threads() == n")
+    code = (
+        "import sys, torch; n = torch.get_num_threads(); "
+        "from mgn_utils.course.env import setup_notebook; had = 'matplotlib.pyplot' in "
+        "sys.modules; "
+        "setup_notebook(quiet=True); "
+        "assert ('matplotlib.pyplot' in sys.modules) == had; assert torch.get_num_threads() == n"
+    )
     root = Path(__file__).resolve().parents[1]
     subprocess.run([sys.executable, "-c", code], check=True, cwd=root)

@@ -1,4 +1,5 @@
 """Tests of mgn_utils.distributions.ImageKDE (the GradNetOT image density, eq. 9)."""
+
 import math
 
 import numpy as np
@@ -58,11 +59,15 @@ def test_log_prob_gradient_and_shape():
     # single-pixel image: a single Gaussian
     one = ImageKDE(np.pad([[3.0]], ((0, 1), (0, 1))), bandwidth=0.01, dtype=torch.float64)
     y = torch.tensor([[0.25, 0.75]], dtype=torch.float64)
-    assert torch.allclose(one.log_prob(y), torch.tensor([-math.log(2 * math.pi * 0.01)], dtype=torch.float64))
+    assert torch.allclose(
+        one.log_prob(y), torch.tensor([-math.log(2 * math.pi * 0.01)], dtype=torch.float64)
+    )
 
 
-@pytest.mark.parametrize("bad", [np.zeros((3, 3)), np.ones(9), np.ones((2, 2, 2)), -np.ones((3, 3)),
-                                 np.full((2, 2), np.nan)])
+@pytest.mark.parametrize(
+    "bad",
+    [np.zeros((3, 3)), np.ones(9), np.ones((2, 2, 2)), -np.ones((3, 3)), np.full((2, 2), np.nan)],
+)
 def test_bad_images_raise(bad):
     with pytest.raises(ValueError):
         ImageKDE(bad, bandwidth=1e-3)

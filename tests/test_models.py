@@ -1,12 +1,13 @@
 """Closed-form Jacobians and log-determinants of the MGNs against autograd."""
+
 import pytest
 import torch
-from hypothesis import given, settings, strategies as st
+from helpers import randomize, relerr
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from mgn_utils import autodiff
 from mgn_utils.models import ACTIVATIONS, CMGN, MMGN
-
-from helpers import randomize, relerr
 
 
 def _rank(d, frac):
@@ -15,20 +16,37 @@ def _rank(d, frac):
 
 
 models = st.one_of(
-    st.builds(lambda d, h, L, act, r, s: randomize(CMGN(d, h, layers=L, activation=act,
-                                                        v_rank=_rank(d, r)).double(), seed=s),
-              st.integers(1, 6), st.integers(1, 8), st.integers(1, 4), st.sampled_from(sorted(ACTIVATIONS)),
-              st.sampled_from([0, 0.3, 1.0]), st.integers(0, 10**6)),
-    st.builds(lambda d, h, K, r, s: randomize(MMGN(d, h, modules=K, v_rank=_rank(d, r)).double(), seed=s),
-              st.integers(1, 6), st.integers(1, 6), st.integers(1, 3), st.sampled_from([0, 0.5]),
-              st.integers(0, 10**6)),
+    st.builds(
+        lambda d, h, L, act, r, s: randomize(
+            CMGN(d, h, layers=L, activation=act, v_rank=_rank(d, r)).double(), seed=s
+        ),
+        st.integers(1, 6),
+        st.integers(1, 8),
+        st.integers(1, 4),
+        st.sampled_from(sorted(ACTIVATIONS)),
+        st.sampled_from([0, 0.3, 1.0]),
+        st.integers(0, 10**6),
+    ),
+    st.builds(
+        lambda d, h, K, r, s: randomize(MMGN(d, h, modules=K, v_rank=_rank(d, r)).double(), seed=s),
+        st.integers(1, 6),
+        st.integers(1, 6),
+        st.integers(1, 3),
+        st.sampled_from([0, 0.5]),
+        st.integers(0, 10**6),
+    ),
 )
 
 
 @settings(max_examples=60, deadline=None)
 @given(model=models, seed=st.integers(0, 10**6), scale=st.sampled_from([0.1, 1.0, 5.0]))
 def test_jacobian_matches_autograd_symmetric_psd(model, seed, scale):
-    x = torch.randn(5, model.dim, generator=torch.Generator().manual_seed(seed), dtype=torch.float64) * scale
+    x = (
+        torch.randn(
+            5, model.dim, generator=torch.Generator().manual_seed(seed), dtype=torch.float64
+        )
+        * scale
+    )
     J = model.jacobian(x)
     assert J.shape == (5, model.dim, model.dim)
     assert relerr(J, autodiff.jacobian(model, x)) <= 1e-10
@@ -37,12 +55,15 @@ def test_jacobian_matches_autograd_symmetric_psd(model, seed, scale):
     assert eig.min() >= model.eps * (1 - 1e-6) - 1e-10 * eig.abs().max()
 
 
-@pytest.mark.parametrize("make", [
-    lambda: CMGN(6, 3, layers=3),            # hidden < dim: lemma route
-    lambda: CMGN(4, 9, layers=2, activation="tanh"),  # hidden > dim: Cholesky route
-    lambda: MMGN(9, 2, modules=2),           # rank K(h+1) = 6 < 9
-    lambda: MMGN(4, 3, modules=2),           # rank 8 > 4
-])
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: CMGN(6, 3, layers=3),  # hidden < dim: lemma route
+        lambda: CMGN(4, 9, layers=2, activation="tanh"),  # hidden > dim: Cholesky route
+        lambda: MMGN(9, 2, modules=2),  # rank K(h+1) = 6 < 9
+        lambda: MMGN(4, 3, modules=2),  # rank 8 > 4
+    ],
+)
 @pytest.mark.parametrize("method", ["auto", "lemma", "cholesky"])
 def test_logdet_matches_slogdet(make, method):
     model = randomize(make().double(), std=0.5)
@@ -89,12 +110,15 @@ def test_float32_logdet_at_higher_dim_is_accurate():
 
 
 @pytest.mark.parametrize("model", [CMGN(3, 4), MMGN(3, 2)])
-@pytest.mark.parametrize("bad, match", [
-    (torch.zeros(5, 4), r"\(B, 3\)"),
-    (torch.zeros(3), r"\(B, 3\)"),
-    (torch.tensor([[0.0, float("nan"), 1.0]]), "NaN"),
-    (torch.zeros(2, 3, dtype=torch.float64), "dtype"),
-])
+@pytest.mark.parametrize(
+    "bad, match",
+    [
+        (torch.zeros(5, 4), r"\(B, 3\)"),
+        (torch.zeros(3), r"\(B, 3\)"),
+        (torch.tensor([[0.0, float("nan"), 1.0]]), "NaN"),
+        (torch.zeros(2, 3, dtype=torch.float64), "dtype"),
+    ],
+)
 def test_bad_input_raises(model, bad, match):
     model.check_finite = match == "NaN"  # the finite check is opt-in (it syncs with the device)
     try:
@@ -128,14 +152,17 @@ def test_low_rank_v(cls):
     model = cls(10, 4, v_rank=3)
     assert model.V.shape == (3, 10)
     A = model.linear_part()
-    assert torch.linalg.matrix_rank(A - model.eps * torch.eye(10)) == 3  # orthogonal projection at init
+    assert (
+        torch.linalg.matrix_rank(A - model.eps * torch.eye(10)) == 3
+    )  # orthogonal projection at init
     for bad in (0, 11, 2.5):
         with pytest.raises((ValueError, TypeError), match="v_rank"):
             cls(10, 4, v_rank=bad)
 
 
-@pytest.mark.parametrize("make", [lambda: CMGN(6, 3), lambda: CMGN(3, 8), lambda: MMGN(6, 2, 2),
-                                  lambda: MMGN(3, 4)])
+@pytest.mark.parametrize(
+    "make", [lambda: CMGN(6, 3), lambda: CMGN(3, 8), lambda: MMGN(6, 2, 2), lambda: MMGN(3, 4)]
+)
 def test_torch_func_grad_of_logdet_equals_autograd(make):
     """torch.func.grad and vmap go through the closed-form log-det (lemma and Cholesky routes)."""
     from torch.func import grad, vmap

@@ -1,9 +1,10 @@
 """Tests of mgn_utils.morphing (softmax mGradNet-M, trainer, reference) and its checkpoints."""
+
 import numpy as np
 import pytest
 import torch
-
 from mgn_utils.checkpoints import CheckpointError, load_checkpoint, save_checkpoint
+
 from mgn_utils import SoftmaxMGradNetM
 from mgn_utils.solvers import map_mse, morphing_reference, train_morphing
 
@@ -48,11 +49,15 @@ def test_train_and_reference_shapes_and_determinism():
 def test_checkpoint_roundtrip(tmp_path):
     net = _random_net()
     cfg = {"modules": 3, "hidden": 5, "pair": (0, 4)}
-    entry = save_checkpoint(net, "t", cfg, {"mse": 1.0}, root=tmp_path, folder="morphing", duration_s=2.0)
+    entry = save_checkpoint(
+        net, "t", cfg, {"mse": 1.0}, root=tmp_path, folder="morphing", duration_s=2.0
+    )
     fresh = SoftmaxMGradNetM(modules=3, hidden=5)
     with pytest.raises(CheckpointError, match="different config"):
         load_checkpoint(fresh, "t", {**cfg, "hidden": 6}, root=tmp_path, folder="morphing")
-    got = load_checkpoint(fresh, "t", {"modules": 3, "hidden": 5, "pair": [0, 4]}, root=tmp_path, folder="morphing")
+    got = load_checkpoint(
+        fresh, "t", {"modules": 3, "hidden": 5, "pair": [0, 4]}, root=tmp_path, folder="morphing"
+    )
     assert got["sha256"] == entry["sha256"]
     x = torch.rand(4, 2)
     assert torch.equal(fresh(x), net(x))

@@ -1,4 +1,5 @@
 """Tests of the photo helpers in mgn_utils.data: load_photo, image_to_colors, colors_to_image."""
+
 import builtins
 
 import numpy as np
@@ -8,8 +9,14 @@ import torch
 from mgn_utils import data
 from mgn_utils.datasets import PHOTOS, colors_to_image, image_to_colors, load_photo
 
-SHAPES = {"coffee": (400, 600, 3), "astronaut": (512, 512, 3), "rocket": (427, 640, 3),
-          "chelsea": (300, 451, 3), "china": (427, 640, 3), "flower": (427, 640, 3)}
+SHAPES = {
+    "coffee": (400, 600, 3),
+    "astronaut": (512, 512, 3),
+    "rocket": (427, 640, 3),
+    "chelsea": (300, 451, 3),
+    "china": (427, 640, 3),
+    "flower": (427, 640, 3),
+}
 
 
 @pytest.mark.parametrize("name", sorted(SHAPES))

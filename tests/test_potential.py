@@ -1,12 +1,12 @@
 """The line-integral potential: exact on affine maps, equal to M-MGN's closed-form potential,
 and its gradient is the map (C-MGN) but not for a non-gradient map."""
+
 import pytest
 import torch
-
-from mgn_utils.models import CMGN, MMGN
-from mgn_utils.autodiff import line_integral_potential
-
 from helpers import randomize, relerr
+
+from mgn_utils.autodiff import line_integral_potential
+from mgn_utils.models import CMGN, MMGN
 
 DT = torch.float64
 
@@ -39,7 +39,9 @@ def test_matches_mmgn_closed_form_potential():
 
 def test_gradient_is_the_map_and_base_point():
     model = randomize(CMGN(3, 5, layers=3).double(), seed=3)
-    x = torch.randn(20, 3, generator=torch.Generator().manual_seed(4), dtype=DT).requires_grad_(True)
+    x = torch.randn(20, 3, generator=torch.Generator().manual_seed(4), dtype=DT).requires_grad_(
+        True
+    )
     phi = line_integral_potential(model, x, n_nodes=48)
     (grad,) = torch.autograd.grad(phi.sum(), x)
     assert relerr(grad, model(x.detach())) <= 1e-9
@@ -52,17 +54,22 @@ def test_gradient_is_the_map_and_base_point():
 
 def test_non_gradient_map_is_detected():
     R = torch.tensor([[0.0, -1.0], [1.0, 0.0]], dtype=DT)  # rotation: not a gradient
-    x = torch.randn(30, 2, generator=torch.Generator().manual_seed(5), dtype=DT).requires_grad_(True)
+    x = torch.randn(30, 2, generator=torch.Generator().manual_seed(5), dtype=DT).requires_grad_(
+        True
+    )
     phi = line_integral_potential(lambda y: y @ R.T, x, n_nodes=4)
     (grad,) = torch.autograd.grad(phi.sum(), x)
     assert relerr(grad, x.detach() @ R.T) > 0.5
 
 
-@pytest.mark.parametrize("bad, kwargs, match", [
-    (torch.zeros(3), {}, r"\(B, d\)"),
-    (torch.zeros(2, 3), {"n_nodes": 0}, "n_nodes"),
-    (torch.zeros(2, 3), {"x0": torch.zeros(2)}, "x0"),
-])
+@pytest.mark.parametrize(
+    "bad, kwargs, match",
+    [
+        (torch.zeros(3), {}, r"\(B, d\)"),
+        (torch.zeros(2, 3), {"n_nodes": 0}, "n_nodes"),
+        (torch.zeros(2, 3), {"x0": torch.zeros(2)}, "x0"),
+    ],
+)
 def test_bad_input_raises(bad, kwargs, match):
     with pytest.raises(ValueError, match=match):
         line_integral_potential(lambda y: y, bad, **kwargs)

@@ -23,8 +23,17 @@ def test_tolerance_comes_from_the_spreads():
 
 
 def test_record_returns_the_stored_entry():
-    entry = record("toy", "MSE", 0.5, source=0.25, source_ref="paper, Table 1", spread=0.05,
-                   n_seeds=5, profile="smoke", device="cpu")
+    entry = record(
+        "toy",
+        "MSE",
+        0.5,
+        source=0.25,
+        source_ref="paper, Table 1",
+        spread=0.05,
+        n_seeds=5,
+        profile="smoke",
+        device="cpu",
+    )
     assert entry["verdict"] == "worse" and entry["source_ref"] == "paper, Table 1"
     assert entry["tolerance"] == pytest.approx(0.1) and entry["n_seeds"] == 5
     assert RESULT_KEY == "mgn_result"

@@ -1,4 +1,5 @@
 """The minimax W2 solver: signs, conventions and a Gaussian pair with a known map."""
+
 import copy
 
 import pytest
@@ -28,8 +29,18 @@ def test_minimax_learns_the_gaussian_map_from_samples():
     f = models.ConvexPotential(3, hidden=32, first="logcosh", out_scale=1.0)
     x = p.sample(4096, generator=torch.Generator().manual_seed(1))
     before, identity = l2_uvp(T, T_star, x, var_q), l2_uvp(lambda z: z, T_star, x, var_q)
-    res = solvers.fit_w2_minimax(T, f, p.sample, q.sample, steps=300, inner_steps=3, batch_size=256,
-                                 lr_map=1e-2, lr_potential=1e-2, progress=False)
+    res = solvers.fit_w2_minimax(
+        T,
+        f,
+        p.sample,
+        q.sample,
+        steps=300,
+        inner_steps=3,
+        batch_size=256,
+        lr_map=1e-2,
+        lr_potential=1e-2,
+        progress=False,
+    )
     x = p.sample(4096, generator=torch.Generator().manual_seed(2))  # fresh evaluation sample
     after = l2_uvp(T, T_star, x, var_q)
     assert after < 0.1 * identity and after < 0.1 * before, (before, identity, after)
@@ -55,15 +66,23 @@ def test_signs_at_the_gaussian_solution_are_stationary():
     assert torch.allclose(grad_y, x, atol=1e-4)  # ∇f(T*(x)) = x: the inner map is optimal
     yq = q.sample(200_000, generator=torch.Generator().manual_seed(1))
     loss = f(yq).mean() - f(y.detach()).mean()
-    gL, = torch.autograd.grad(loss, f.L)
+    (gL,) = torch.autograd.grad(loss, f.L)
     assert gL.abs().max() < 0.05
 
 
 def test_visible_step_matches_and_icnn_potential_is_used():
     p, q, _, _ = gaussian_pair(d=2)
     T, f = CMGN(2, 8, 2), ICNN(2, 8, 2)  # an ICNN critic: its .potential is the scalar f
-    res = solvers.fit_w2_minimax(copy.deepcopy(T), f, p.sample, q.sample, steps=3, inner_steps=2,
-                                 batch_size=16, progress=False)
+    res = solvers.fit_w2_minimax(
+        copy.deepcopy(T),
+        f,
+        p.sample,
+        q.sample,
+        steps=3,
+        inner_steps=2,
+        batch_size=16,
+        progress=False,
+    )
     assert len(res.potential_losses) == 3
     with pytest.raises(ValueError, match="inner_steps"):
         solvers.fit_w2_minimax(T, f, p.sample, q.sample, steps=1, inner_steps=0)
@@ -102,6 +121,8 @@ def test_quadratic_convex_potential_is_convex_and_starts_at_its_quadratic():
     with torch.no_grad():
         g.a.zero_()
     x = torch.randn(10, 2)
-    assert torch.allclose(g(x), 0.5 * ((x @ A) * x).sum(1) + x @ torch.tensor([1.0, -1.0]), atol=1e-5)
+    assert torch.allclose(
+        g(x), 0.5 * ((x @ A) * x).sum(1) + x @ torch.tensor([1.0, -1.0]), atol=1e-5
+    )
     with pytest.raises(ValueError, match="hidden"):
         models.QuadraticConvexPotential(2, hidden=0)

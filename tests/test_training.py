@@ -26,8 +26,17 @@ def test_resume_equals_uninterrupted(tmp_path):
     ck = tmp_path / "run.pt"
     fit(b, loss_fn, steps=12, lr=1e-2, seed=3, progress=False, clip_grad_norm=1.0, checkpoint=ck)
     c = CMGN(2, 8)  # a fresh process would start from a new model
-    res = fit(c, loss_fn, steps=30, lr=1e-2, seed=3, progress=False, clip_grad_norm=1.0,
-              checkpoint=ck, resume=True)
+    res = fit(
+        c,
+        loss_fn,
+        steps=30,
+        lr=1e-2,
+        seed=3,
+        progress=False,
+        clip_grad_norm=1.0,
+        checkpoint=ck,
+        resume=True,
+    )
     assert res.steps == 18 and res.losses == full.losses
     for p, q in zip(a.parameters(), c.parameters()):
         assert torch.equal(p, q)
@@ -35,7 +44,12 @@ def test_resume_equals_uninterrupted(tmp_path):
 
 def test_nan_loss_raises():
     with pytest.raises(FloatingPointError, match="step 0"):
-        fit(CMGN(2, 2), lambda m, g: m(torch.zeros(1, 2)).sum() * float("nan"), steps=3, progress=False)
+        fit(
+            CMGN(2, 2),
+            lambda m, g: m(torch.zeros(1, 2)).sum() * float("nan"),
+            steps=3,
+            progress=False,
+        )
 
 
 class _Scalar(torch.nn.Module):
@@ -48,8 +62,15 @@ def test_lr_final_exponential_schedule():
     # loss = p has gradient 1, so plain SGD moves p by exactly -lr_t at step t
     steps, lr, lr_final = 11, 1e-1, 1e-3
     m = _Scalar()
-    fit(m, lambda model, gen: model.p * 1.0, steps=steps, lr=lr, lr_final=lr_final, optimizer="sgd",
-        progress=False)
+    fit(
+        m,
+        lambda model, gen: model.p * 1.0,
+        steps=steps,
+        lr=lr,
+        lr_final=lr_final,
+        optimizer="sgd",
+        progress=False,
+    )
     expected = -sum(lr * (lr_final / lr) ** (t / (steps - 1)) for t in range(steps))
     assert abs(m.p.item() - expected) < 1e-6
     with pytest.raises(ValueError, match="lr_final"):
@@ -77,11 +98,29 @@ def test_lr_final_resume_equals_uninterrupted(tmp_path):
     b = CMGN(2, 8)
     b.load_state_dict(init)
     with pytest.raises(Stop):
-        fit(b, interrupted, steps=20, lr=1e-2, lr_final=1e-4, seed=5, progress=False,
-            checkpoint=ck, checkpoint_every=8)
+        fit(
+            b,
+            interrupted,
+            steps=20,
+            lr=1e-2,
+            lr_final=1e-4,
+            seed=5,
+            progress=False,
+            checkpoint=ck,
+            checkpoint_every=8,
+        )
     c = CMGN(2, 8)
-    res = fit(c, loss_fn, steps=20, lr=1e-2, lr_final=1e-4, seed=5, progress=False,
-              checkpoint=ck, resume=True)
+    res = fit(
+        c,
+        loss_fn,
+        steps=20,
+        lr=1e-2,
+        lr_final=1e-4,
+        seed=5,
+        progress=False,
+        checkpoint=ck,
+        resume=True,
+    )
     assert res.steps == 12 and res.losses == full.losses
     for p, q in zip(a.parameters(), c.parameters()):
         assert torch.equal(p, q)
@@ -179,14 +218,26 @@ def test_fit_adversarial_runs_both_players():
         x = torch.randn(64, 2, generator=g)
         with torch.no_grad():
             fake = m(x)
-        return c(fake).mean() - c(torch.randn(64, 2, generator=g) + shift).mean() \
+        return (
+            c(fake).mean()
+            - c(torch.randn(64, 2, generator=g) + shift).mean()
             + 10 * sum((p**2).sum() for p in c.parameters()) * 1e-3
+        )
 
     def map_loss(m, c, g):
         return -c(m(torch.randn(64, 2, generator=g))).mean()
 
     before = [p.detach().clone() for p in critic.parameters()]
-    res = fit_adversarial(gen_model, critic, map_loss, critic_loss, 30, critic_steps=3,
-                          lr_map=1e-2, lr_critic=1e-2, progress=False)
+    res = fit_adversarial(
+        gen_model,
+        critic,
+        map_loss,
+        critic_loss,
+        30,
+        critic_steps=3,
+        lr_map=1e-2,
+        lr_critic=1e-2,
+        progress=False,
+    )
     assert len(res.map_losses) == 30 and len(res.critic_losses) == 90
     assert any((a - b).abs().max() > 0 for a, b in zip(before, critic.parameters()))

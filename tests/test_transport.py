@@ -38,18 +38,22 @@ def test_learns_an_affine_map_and_is_monotone(fitted):
 def test_sinkhorn_loss_accepts_samplers(device):
     gauss = mgn_utils.Gaussian(torch.zeros(2), torch.eye(2))
     shifted = mgn_utils.Gaussian(torch.ones(2), torch.eye(2))
-    est = mgn_utils.MGNTransport(loss="sinkhorn", steps=5, batch_size=64, device=device,
-                                 progress=False, eps=0.5)
+    est = mgn_utils.MGNTransport(
+        loss="sinkhorn", steps=5, batch_size=64, device=device, progress=False, eps=0.5
+    )
     est.fit(Xs=gauss.sample, Xt=shifted.sample)
     assert est.transform(Xs=np.zeros((3, 2))).shape == (3, 2)
 
 
-@pytest.mark.parametrize("kwargs, exc, match", [
-    ({"model": "gan"}, ValueError, "model must be one of"),
-    ({"loss": "kl"}, ValueError, "loss must be one of"),
-    ({"steps": 2.5}, TypeError, "steps must be an int"),
-    ({"lr": -1.0}, ValueError, "lr must be > 0"),
-])
+@pytest.mark.parametrize(
+    "kwargs, exc, match",
+    [
+        ({"model": "gan"}, ValueError, "model must be one of"),
+        ({"loss": "kl"}, ValueError, "loss must be one of"),
+        ({"steps": 2.5}, TypeError, "steps must be an int"),
+        ({"lr": -1.0}, ValueError, "lr must be > 0"),
+    ],
+)
 def test_bad_arguments(kwargs, exc, match):
     with pytest.raises(exc, match=match):
         mgn_utils.MGNTransport(**kwargs)

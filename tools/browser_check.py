@@ -1,4 +1,5 @@
-"""Open every page of the built book in headless Chromium and fail on what a reader would see broken.
+"""Open every page of the built book in headless Chromium and fail on what a reader would see
+broken.
 
     python tools/browser_check.py [--html _build/html] [--shots _build/screenshots]
 
@@ -6,7 +7,8 @@ Serves the book on localhost, opens each page and fails on: JavaScript errors, f
 requests to the book itself, images that did not load, math left untypeset (``\\(`` or
 ``$$`` in the text after MathJax ran), and internal links or anchors that lead nowhere.
 On chapter pages it also requires an "open in Colab" link, a ``.ipynb`` download link and
-folded exercise solutions. Saves a screenshot of each page. External links are not checked here (no internet in CI);
+folded exercise solutions. Saves a screenshot of each page. External links are not checked here (no
+internet in CI);
 ``make linkcheck`` does that.
 """
 
@@ -139,7 +141,8 @@ def check_pages(html: Path, shots: Path, page_list: list[Path]) -> list[str]:
             if re.search(r"\\\(|\\\[|\$\$", article):
                 errors.append("untypeset math (\\( or $$ left in the text)")
             broken = page.evaluate(
-                "[...document.images].filter(i => !(i.complete && i.naturalWidth > 0)).map(i => i.src)"
+                "[...document.images].filter(i => !(i.complete && i.naturalWidth > 0)).map(i => "
+                "i.src)"
             )
             errors += [f"image did not load: {src}" for src in broken]
             if rel.startswith("chapters/"):  # what every chapter page must offer
@@ -148,7 +151,8 @@ def check_pages(html: Path, shots: Path, page_list: list[Path]) -> list[str]:
                 if not page.locator('a[href$=".ipynb"]').count():
                     errors.append("no '.ipynb' download link")
                 unfolded = page.evaluate(
-                    "[...document.querySelectorAll('.solution')].filter(e => !e.classList.contains('dropdown')).length"
+                    "[...document.querySelectorAll('.solution')].filter(e => "
+                    "!e.classList.contains('dropdown')).length"
                 )
                 if unfolded:
                     errors.append(
@@ -188,7 +192,8 @@ def main(argv=None) -> int:
     for p in problems:
         print("PROBLEM:", p)
     print(
-        f"browser check: {len(page_list)} pages, {len(problems)} problem(s); screenshots in {args.shots}"
+        f"browser check: {len(page_list)} pages, {len(problems)} problem(s); screenshots in "
+        f"{args.shots}"
     )
     return 1 if problems else 0
 

@@ -70,7 +70,8 @@ class Layout:
 
 # The first code cell of every chapter. ``$url`` is _config.yml's repository url. A failed
 # install stops the cell (and "Run all") with a message instead of scrolling past.
-SETUP_TEMPLATE = string.Template("""# Colab only: install the course's helper package (Colab's own PyTorch is kept).
+SETUP_TEMPLATE = string.Template("""\
+# Colab only: install the course's helper package (Colab's own PyTorch is kept).
 # A failed install stops here: check the repository url and your connection, then re-run.
 import subprocess, sys
 if "google.colab" in sys.modules:
@@ -96,14 +97,22 @@ def repository_url(layout: Layout) -> str:
 
 
 def setup_cell_source(layout: Layout) -> str:
-    return SETUP_TEMPLATE.substitute(url=repository_url(layout))
+    url = repository_url(layout)
+    source = SETUP_TEMPLATE.substitute(url=url)
+    if "PLACEHOLDER" in url:  # not published yet: say so on every chapter page
+        source = (
+            "# Not published yet: this cell and the page's Colab button need the published\n"
+            "# repository (set its url in _config.yml, then `make sync-url`).\n" + source
+        )
+    return source
 
 
 # --- hashes ------------------------------------------------------------------------------
 
 
 def package_sha256(package_dir) -> str:
-    """SHA-256 over a package's ``.py`` sources: sorted relative paths, each with its content.
+    """SHA-256 over a package's files (sources and package data such as the shipped benchmark
+    constants; caches excluded): sorted relative paths, each with its content.
 
     This function's source is also run inside the kernel (see :func:`kernel_snippet`), so it
     may use nothing but ``hashlib`` and ``pathlib.Path``."""
@@ -114,8 +123,10 @@ def package_sha256(package_dir) -> str:
     h = hashlib.sha256()
     files = sorted(
         p.relative_to(base).as_posix()
-        for p in base.rglob("*.py")
-        if "__pycache__" not in p.relative_to(base).parts
+        for p in base.rglob("*")
+        if p.is_file()
+        and "__pycache__" not in p.relative_to(base).parts
+        and not p.name.endswith((".pyc", ".egg-info"))
     )
     for rel in files:
         data = (base / rel).read_bytes()
@@ -215,7 +226,8 @@ def _mgn_stamp():
         prov = {{"device": "cuda" if cuda else "cpu", "data": {{}}}}
     info["device"] = str(prov.get("device") or ("cuda" if cuda else "cpu"))
     info["data"] = {{str(k): str(v) for k, v in dict(prov.get("data") or {{}}).items()}}
-    info["provenance"] = "mgn_utils.provenance()" if hasattr(mgn_utils, "provenance") else "fallback"
+    has_provenance = hasattr(mgn_utils, "provenance")
+    info["provenance"] = "mgn_utils.provenance()" if has_provenance else "fallback"
     print({marker!r} + json.dumps(info, sort_keys=True))
 
 _mgn_stamp()
@@ -323,7 +335,8 @@ def problems(nb, name: str, layout: Layout, setup_source: str | None) -> list[st
         return out + [f"no execution stamp ({rerun})"]
     if stamp.get("stamp_version") != STAMP_VERSION:
         out.append(
-            f"stamp version {stamp.get('stamp_version', 1)}, not {STAMP_VERSION}: it does not cover "
+            f"stamp version {stamp.get('stamp_version', 1)}, not {STAMP_VERSION}: it does not "
+            f"cover "
             f"what the outputs depend on ({rerun})"
         )
     if stamp.get("profile") != "full":

@@ -83,7 +83,8 @@ def sync_url(paths, layout: Layout) -> int:
         cells = [c for c in nb.cells if freshness.is_setup_cell(c)]
         if len(cells) != 1:
             print(
-                f"{path.name}: expected exactly one code cell tagged {SETUP_TAG!r}, found {len(cells)}"
+                f"{path.name}: expected exactly one code cell tagged {SETUP_TAG!r}, found "
+                f"{len(cells)}"
             )
             return 1
         if cells[0].source != src:
@@ -302,7 +303,8 @@ def verify(paths, layout: Layout, timeout: int, kernel_name: str = KERNEL, workd
             print(format_rows(rows))
         problems = [r for r in rows if r["status"] != "OK"]
         print(
-            f"{path.name}: {len(rows)} result(s), {len(problems)} not OK, re-run in {seconds:.0f} s\n"
+            f"{path.name}: {len(rows)} result(s), {len(problems)} not OK, re-run in {seconds:.0f} "
+            f"s\n"
         )
         bad += bool(problems)
     print(f"verify: {len(paths)} chapter(s), {bad} with drift or failure")
@@ -313,7 +315,7 @@ def verify(paths, layout: Layout, timeout: int, kernel_name: str = KERNEL, workd
 
 
 def smoke_times(paths, out: Path, kernel_name: str = KERNEL) -> int:
-    """Run each chapter in the smoke profile (outputs discarded) and store the wall times as JSON."""
+    """Run each chapter in the smoke profile (outputs discarded); store the wall times as JSON."""
     import torch
     from nbclient import NotebookClient
 

@@ -4,6 +4,7 @@ Colab" link to a chapter.
 The address is built from the repository settings of ``_config.yml`` (the one place that
 names the repository), the same way Jupyter Book builds its launch buttons.
 """
+
 from docutils import nodes
 
 
@@ -14,9 +15,12 @@ def colab_role(name, rawtext, text, lineno, inliner, options=None, content=None)
     branch = theme.get("repository_branch", "main")
     path = text.strip().lstrip("/")
     if not repo.startswith("https://github.com/"):
-        msg = inliner.reporter.error(f"colab role: repository url {repo!r} is not a GitHub address", line=lineno)
+        msg = inliner.reporter.error(
+            f"colab role: repository url {repo!r} is not a GitHub address", line=lineno
+        )
         return [inliner.problematic(rawtext, rawtext, msg)], [msg]
-    url = f"https://colab.research.google.com/github/{repo[len('https://github.com/'):]}/blob/{branch}/{path}"
+    slug = repo[len("https://github.com/") :]
+    url = f"https://colab.research.google.com/github/{slug}/blob/{branch}/{path}"
     node = nodes.reference(rawtext, "", refuri=url, classes=["colab-link"])
     node += nodes.inline("", "Open in Colab: "), nodes.literal("", path.rsplit("/", 1)[-1])
     return [node], []
@@ -30,7 +34,10 @@ def _dedupe_scripts(app, pagename, templatename, context, doctree):
         return
     seen, unique = set(), []
     for js in scripts:
-        key = (getattr(js, "filename", js) or "", str(getattr(js, "attributes", {}).get("body", "")))
+        key = (
+            getattr(js, "filename", js) or "",
+            str(getattr(js, "attributes", {}).get("body", "")),
+        )
         if key not in seen:
             seen.add(key)
             unique.append(js)

@@ -1,4 +1,5 @@
 """Notebook setup: device, run profile, seeds, plot defaults and versions in one call."""
+
 from __future__ import annotations
 
 import operator
@@ -38,8 +39,10 @@ def _profile(profile) -> str:
         profile = os.environ.get("MGN_PROFILE") or "full"
     p = str(profile).strip().lower()
     if p not in PROFILES:
-        raise ValueError(f"unknown profile {profile!r} (from the argument or MGN_PROFILE); "
-                         f"allowed values: {', '.join(PROFILES)}")
+        raise ValueError(
+            f"unknown profile {profile!r} (from the argument or MGN_PROFILE); "
+            f"allowed values: {', '.join(PROFILES)}"
+        )
     return p
 
 
@@ -50,6 +53,7 @@ class NotebookEnv:
     ``device`` is a ``torch.device`` (cuda, mps or cpu); ``profile`` is ``"full"`` or
     ``"smoke"``; ``is_colab`` tells whether the notebook runs on Google Colab.
     """
+
     device: torch.device
     profile: str
     is_colab: bool
@@ -90,16 +94,23 @@ def setup_notebook(seed: int = 0, profile: str | None = None, quiet: bool = Fals
         torch.cuda.manual_seed_all(seed)
 
     import matplotlib
+
     matplotlib.rcParams.update(_RC)
     _USED["device"] = str(device)
 
-    env = NotebookEnv(device=device, profile=prof, is_colab="google.colab" in sys.modules,
-                      seed=seed, torch_version=str(torch.__version__),
-                      mgn_utils_version=_version())
+    env = NotebookEnv(
+        device=device,
+        profile=prof,
+        is_colab="google.colab" in sys.modules,
+        seed=seed,
+        torch_version=str(torch.__version__),
+        mgn_utils_version=_version(),
+    )
     if not quiet:
-        print(f"mgn_utils {env.mgn_utils_version} | torch {env.torch_version} | "
-              f"device {device} | profile {prof} | seed {seed}"
-              + (" | colab" if env.is_colab else ""))
+        print(
+            f"mgn_utils {env.mgn_utils_version} | torch {env.torch_version} | "
+            f"device {device} | profile {prof} | seed {seed}" + (" | colab" if env.is_colab else "")
+        )
     return env
 
 

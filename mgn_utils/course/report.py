@@ -33,8 +33,9 @@ def tolerance_from_spread(spread: float, source_spread: float = 0.0, k: float = 
     return k * math.hypot(spread, source_spread)
 
 
-def verdict(ours: float, source: float | None, better: str = "lower",
-            tolerance: float | None = None) -> str:
+def verdict(
+    ours: float, source: float | None, better: str = "lower", tolerance: float | None = None
+) -> str:
     """``"matches"`` when ``|ours − source| <= tolerance``, else ``"better"``/``"worse"``
     (``better``: ``"lower"`` or ``"higher"``); ``"new"`` without a source; ``"failed"`` for a
     non-finite number. A comparison needs a ``tolerance`` (derived from the spread)."""
@@ -45,19 +46,34 @@ def verdict(ours: float, source: float | None, better: str = "lower",
     if not math.isfinite(ours):
         return "failed"
     if tolerance is None:
-        raise ValueError("a verdict against a source needs a tolerance from the measured spread "
-                         "(pass spread=..., or comparable=False when the metrics differ)")
+        raise ValueError(
+            "a verdict against a source needs a tolerance from the measured spread "
+            "(pass spread=..., or comparable=False when the metrics differ)"
+        )
     if abs(ours - source) <= tolerance:
         return "matches"
     return "better" if (ours < source) == (better == "lower") else "worse"
 
 
-def record(experiment: str, metric: str, ours: float, *, source: float | None = None,
-           source_ref: str = "", definition: str = "", better: str = "lower",
-           spread: float | None = None, n_seeds: int | None = None,
-           source_spread: float = 0.0, comparable: bool = True, note: str = "",
-           profile: str | None = None, device: str | None = None, fmt: str = ".4g",
-           show: bool = False) -> dict:
+def record(
+    experiment: str,
+    metric: str,
+    ours: float,
+    *,
+    source: float | None = None,
+    source_ref: str = "",
+    definition: str = "",
+    better: str = "lower",
+    spread: float | None = None,
+    n_seeds: int | None = None,
+    source_spread: float = 0.0,
+    comparable: bool = True,
+    note: str = "",
+    profile: str | None = None,
+    device: str | None = None,
+    fmt: str = ".4g",
+    show: bool = False,
+) -> dict:
     """Store one reproduced number for the results page.
 
     Parameters
@@ -119,15 +135,27 @@ def record(experiment: str, metric: str, ours: float, *, source: float | None = 
     else:
         result = verdict(ours, source, better, tol)
     entry = {
-        "experiment": experiment, "metric": metric, "ours": ours, "source": source,
-        "source_ref": source_ref, "definition": definition, "better": better,
-        "spread": spread, "n_seeds": n_seeds, "tolerance": tol, "verdict": result,
-        "note": note, "profile": profile, "device": device,
+        "experiment": experiment,
+        "metric": metric,
+        "ours": ours,
+        "source": source,
+        "source_ref": source_ref,
+        "definition": definition,
+        "better": better,
+        "spread": spread,
+        "n_seeds": n_seeds,
+        "tolerance": tol,
+        "verdict": result,
+        "note": note,
+        "profile": profile,
+        "device": device,
     }
     src = "—" if source is None else format(source, fmt)
     spr = "" if spread is None else f" ± {format(spread, fmt)}"
-    text = (f"result | {experiment} | {metric}: ours {format(ours, fmt)}{spr}, source {src}"
-            f"{' (' + source_ref + ')' if source_ref else ''} -> {result}")
+    text = (
+        f"result | {experiment} | {metric}: ours {format(ours, fmt)}{spr}, source {src}"
+        f"{' (' + source_ref + ')' if source_ref else ''} -> {result}"
+    )
     try:
         from IPython.display import display
 

@@ -95,7 +95,7 @@ def load_mnist(root=None, download: bool = True) -> tuple[np.ndarray, np.ndarray
     """
     folder = data_root(root)
     out = []
-    for (fname, md5, magic), name in zip(_MNIST_FILES.values(), _NAMES):
+    for (_fname, md5, magic), name in zip(_MNIST_FILES.values(), _NAMES):
         path = _fetch_into(name, folder, download)
         st = path.stat()
         out.append(_read_idx(str(path), st.st_mtime_ns, st.st_size, md5, magic))

@@ -1,4 +1,5 @@
 """Photos as colour clouds (chapter "Colour transfer between images")."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -23,10 +24,16 @@ PHOTOS = {
     "astronaut": ("scikit-image", "skimage.data.astronaut()", "public domain (NASA)"),
     "rocket": ("scikit-image", "skimage.data.rocket()", "public domain (SpaceX)"),
     "chelsea": ("scikit-image", "skimage.data.chelsea()", "CC0 (Stefan van der Walt)"),
-    "china": ("scikit-learn", 'sklearn.datasets.load_sample_image("china.jpg")',
-              "CC BY 2.0 (danielbuechele, Flickr)"),
-    "flower": ("scikit-learn", 'sklearn.datasets.load_sample_image("flower.jpg")',
-               "CC BY 2.0 (vultilion, Flickr)"),
+    "china": (
+        "scikit-learn",
+        'sklearn.datasets.load_sample_image("china.jpg")',
+        "CC BY 2.0 (danielbuechele, Flickr)",
+    ),
+    "flower": (
+        "scikit-learn",
+        'sklearn.datasets.load_sample_image("flower.jpg")',
+        "CC BY 2.0 (vultilion, Flickr)",
+    ),
 }
 
 
@@ -41,7 +48,8 @@ def _photo_array(name: str) -> np.ndarray:
         raise ImportError(
             f"load_photo({name!r}) needs {package}, which is not installed ({e}). "
             f"Install it with `pip install {package}`, or pass the path of an image file "
-            "instead of a name.") from e
+            "instead of a name."
+        ) from e
     if package == "scikit-image":
         return getattr(source, name)()
     return load_sample_image(f"{name}.jpg")
@@ -53,6 +61,7 @@ def _read_image_file(path: Path) -> np.ndarray:
         from PIL import Image
     except ImportError:  # pragma: no cover - matplotlib requires Pillow
         import matplotlib.image as mpimg
+
         return mpimg.imread(path)
     with Image.open(path) as im:
         return np.asarray(im.convert("RGB"))
@@ -76,14 +85,21 @@ def load_photo(name_or_path) -> np.ndarray:
         img = _photo_array(name_or_path)
     else:
         path = Path(name_or_path).expanduser()
-        looks_like_path = (not isinstance(name_or_path, str) or path.suffix != ""
-                           or "/" in name_or_path or "\\" in name_or_path)
+        looks_like_path = (
+            not isinstance(name_or_path, str)
+            or path.suffix != ""
+            or "/" in name_or_path
+            or "\\" in name_or_path
+        )
         if not looks_like_path:
-            raise ValueError(f"unknown photo {name_or_path!r}: use one of "
-                             f"{', '.join(sorted(PHOTOS))}, or the path of an image file")
+            raise ValueError(
+                f"unknown photo {name_or_path!r}: use one of "
+                f"{', '.join(sorted(PHOTOS))}, or the path of an image file"
+            )
         if not path.is_file():
-            raise FileNotFoundError(f"no image file at {path} (bundled names: "
-                                    f"{', '.join(sorted(PHOTOS))})")
+            raise FileNotFoundError(
+                f"no image file at {path} (bundled names: {', '.join(sorted(PHOTOS))})"
+            )
         img = _read_image_file(path)
     img = np.asarray(img)
     if img.ndim == 2:  # grey levels: repeat into three equal channels
@@ -108,8 +124,10 @@ def image_to_colors(img, dtype=None):
     if t.ndim != 3 or t.shape[2] != 3:
         raise ValueError(f"expected an image of shape (H, W, 3), got shape {tuple(t.shape)}")
     if not t.is_floating_point():
-        raise ValueError(f"expected floating-point colours in [0, 1], got dtype {t.dtype} "
-                         "(load photos with load_photo, which scales to [0, 1])")
+        raise ValueError(
+            f"expected floating-point colours in [0, 1], got dtype {t.dtype} "
+            "(load photos with load_photo, which scales to [0, 1])"
+        )
     t = t.reshape(-1, 3)
     return t.to(dtype) if dtype is not None else t
 
@@ -126,7 +144,9 @@ def colors_to_image(colors, shape, clip: bool = True) -> np.ndarray:
     if len(shape) == 3 and shape[2] != 3:
         raise ValueError(f"shape must be (H, W) or (H, W, 3), got {tuple(shape)}")
     if c.ndim != 2 or c.shape != (H * W, 3):
-        raise ValueError(f"expected colours of shape ({H * W}, 3) for an image of shape "
-                         f"({H}, {W}, 3), got {c.shape}")
+        raise ValueError(
+            f"expected colours of shape ({H * W}, 3) for an image of shape "
+            f"({H}, {W}, 3), got {c.shape}"
+        )
     img = c.reshape(H, W, 3).astype(np.float32)
     return np.clip(img, 0.0, 1.0) if clip else img

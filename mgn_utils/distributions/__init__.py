@@ -35,6 +35,12 @@ from ._gaussian import (
 from ._image_kde import ImageKDE
 
 __all__ = [
-    "Gaussian", "GaussianMixture", "Banana", "ImageKDE", "empirical_gaussian_map",
-    "gaussian_ot_map", "gaussian_w2", "sqrtm_psd",
+    "Gaussian",
+    "GaussianMixture",
+    "Banana",
+    "ImageKDE",
+    "empirical_gaussian_map",
+    "gaussian_ot_map",
+    "gaussian_w2",
+    "sqrtm_psd",
 ]

@@ -1,9 +1,9 @@
 """The banana density of chapter 4 (a sheared Gaussian with an exact log-density)."""
+
 from __future__ import annotations
 
 import math
-import operator
-from typing import Optional, Tuple
+from typing import Optional
 
 import torch
 
@@ -50,16 +50,29 @@ class Banana:
         points not of shape ``(n, 2)``.
     """
 
-    def __init__(self, a: float = 1.0, b: float = 1.0, scale=(1.0, 1.0), angle: float = 0.0,
-                 shift=(0.0, 0.0), dtype: Optional[torch.dtype] = None):
+    def __init__(
+        self,
+        a: float = 1.0,
+        b: float = 1.0,
+        scale=(1.0, 1.0),
+        angle: float = 0.0,
+        shift=(0.0, 0.0),
+        dtype: Optional[torch.dtype] = None,
+    ):
         dtype = torch.get_default_dtype() if dtype is None else dtype
         vals = [float(a), float(b), float(angle)]
         if not all(math.isfinite(v) for v in vals):
             raise ValueError(f"a, b and angle must be finite; got a={a}, b={b}, angle={angle}")
         scale_t = _as_float_tensor(scale, "scale").to(dtype)
         shift_t = _as_float_tensor(shift, "shift").to(dtype)
-        if scale_t.shape != (2,) or not bool(torch.isfinite(scale_t).all()) or bool((scale_t <= 0).any()):
-            raise ValueError(f"scale must be two positive finite numbers (shape (2,)); got {scale!r}")
+        if (
+            scale_t.shape != (2,)
+            or not bool(torch.isfinite(scale_t).all())
+            or bool((scale_t <= 0).any())
+        ):
+            raise ValueError(
+                f"scale must be two positive finite numbers (shape (2,)); got {scale!r}"
+            )
         _check_vector(shift_t, "shift", 2)
         self.a, self.b, self.angle = vals
         self._scale, self._shift, self._dtype = scale_t, shift_t, dtype
@@ -90,20 +103,22 @@ class Banana:
         return _symmetrize(self._R @ c0 @ self._R.T)
 
     def __repr__(self) -> str:
-        return (f"Banana(a={self.a}, b={self.b}, scale={tuple(self._scale.tolist())}, "
-                f"angle={self.angle}, shift={tuple(self._shift.tolist())})")
+        return (
+            f"Banana(a={self.a}, b={self.b}, scale={tuple(self._scale.tolist())}, "
+            f"angle={self.angle}, shift={tuple(self._shift.tolist())})"
+        )
 
     def sample(self, n: int, generator: Optional[torch.Generator] = None) -> torch.Tensor:
-        """Draw ``n`` samples, shape ``(n, 2)``: ``u`` from the base Gaussian (``generator``), then bend, rotate, shift."""
+        """Draw ``n`` samples, shape ``(n, 2)``: ``u`` from the base Gaussian (``generator``), then
+        bend, rotate, shift."""
         u = self._base.sample(_check_n(n), generator=generator)
         v = torch.stack([u[:, 0], u[:, 1] + self.a * (u[:, 0] ** 2 - self.b)], dim=1)
         return v @ self._R.T + self._shift
 
     def log_prob(self, y) -> torch.Tensor:
-        """Exact log density at the rows of ``y`` ``(n, 2)``; returns ``(n,)`` (gradients flow through)."""
+        """Exact log density at the rows of ``y`` ``(n, 2)``; returns ``(n,)`` (gradients flow
+        through)."""
         y = _check_points(y, 2, self._dtype, self._shift.device)
         v = (y - self._shift) @ self._R
         u = torch.stack([v[:, 0], v[:, 1] - self.a * (v[:, 0] ** 2 - self.b)], dim=1)
         return self._base.log_prob(u)
-
-

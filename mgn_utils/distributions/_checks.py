@@ -1,4 +1,5 @@
 """Input validation shared by the distributions (private)."""
+
 from __future__ import annotations
 
 import math
@@ -121,5 +122,3 @@ def _check_points(x, d: int, dtype: torch.dtype, device: torch.device) -> torch.
     if x.ndim != 2 or x.shape[1] != d:
         raise ValueError(f"x must have shape {expected}; got shape {_fmt(x.shape)}")
     return x.to(device=device, dtype=dtype)
-
-

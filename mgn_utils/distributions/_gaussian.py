@@ -1,14 +1,27 @@
 """Gaussians, Gaussian mixtures and closed-form Gaussian optimal transport (Bures)."""
+
 from __future__ import annotations
 
 import math
-import operator
 from typing import Optional, Tuple
 
 import torch
 
 from ._checks import (  # noqa: F401
-    _fmt, _as_float_tensor, _promote, _check_finite, _sym_tol, _check_symmetric, _symmetrize, _cholesky_or_raise, _check_vector, _check_square, _check_psd, _check_n, _check_points, _WEIGHT_SUM_TOL,
+    _WEIGHT_SUM_TOL,
+    _as_float_tensor,
+    _check_finite,
+    _check_n,
+    _check_points,
+    _check_psd,
+    _check_square,
+    _check_symmetric,
+    _check_vector,
+    _cholesky_or_raise,
+    _fmt,
+    _promote,
+    _sym_tol,
+    _symmetrize,
 )
 
 __all__ = ["Gaussian", "GaussianMixture", "gaussian_ot_map", "gaussian_w2", "sqrtm_psd"]
@@ -140,7 +153,7 @@ class Gaussian:
         return f"Gaussian(dim={self.dim}, dtype={self.dtype}, device={self.device})"
 
     # -- methods ------------------------------------------------------------
-    def to(self, device=None, dtype=None) -> "Gaussian":
+    def to(self, device=None, dtype=None) -> Gaussian:
         """New ``Gaussian`` with parameters moved/cast (re-validated)."""
         return Gaussian(
             self._mean.to(device=device, dtype=dtype), self._cov.to(device=device, dtype=dtype)
@@ -301,7 +314,7 @@ class GaussianMixture:
         )
 
     # -- methods ------------------------------------------------------------
-    def to(self, device=None, dtype=None) -> "GaussianMixture":
+    def to(self, device=None, dtype=None) -> GaussianMixture:
         """New ``GaussianMixture`` with parameters moved/cast (re-validated)."""
         return GaussianMixture(
             self._weights.to(device=device, dtype=dtype),
@@ -444,8 +457,6 @@ def gaussian_w2(m1, S1, m2, S2) -> torch.Tensor:
     diff = m1 - m2
     w2_sq = diff @ diff + torch.trace(S1 + S2 - 2.0 * cross)
     return w2_sq.clamp_min(0.0).sqrt()
-
-
 
 
 def empirical_gaussian_map(xs, xt) -> Tuple[torch.Tensor, torch.Tensor]:

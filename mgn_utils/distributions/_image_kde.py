@@ -1,9 +1,9 @@
 """A grey-scale image as a Gaussian kernel density on the plane (GradNetOT, eq. 9)."""
+
 from __future__ import annotations
 
 import math
-import operator
-from typing import Optional, Tuple
+from typing import Optional
 
 import torch
 
@@ -41,8 +41,11 @@ class ImageKDE:
     def __init__(self, image, bandwidth: float = 1e-3, dtype: torch.dtype = torch.float32):
         import numpy as np  # local: the rest of the module does not need numpy
 
-        img = torch.as_tensor(np.array(image, dtype=np.float64)) if not isinstance(image, torch.Tensor) \
+        img = (
+            torch.as_tensor(np.array(image, dtype=np.float64))
+            if not isinstance(image, torch.Tensor)
             else image.detach().to(torch.float64)
+        )
         if img.ndim != 2 or img.shape[0] < 1 or img.shape[1] < 1:
             raise ValueError(f"image must have shape (H, W); got shape {_fmt(img.shape)}")
         if not bool(torch.isfinite(img).all()) or bool((img < 0).any()):
@@ -56,7 +59,9 @@ class ImageKDE:
         self._dtype = dtype
         self.weights = (weights / weights.sum()).to(dtype)  # (P,)
         rows, cols = rows.to(torch.float64), cols.to(torch.float64)
-        self.centers = torch.stack([(cols + 0.5) / W, 1.0 - (rows + 0.5) / H], dim=1).to(dtype)  # (P, 2)
+        self.centers = torch.stack([(cols + 0.5) / W, 1.0 - (rows + 0.5) / H], dim=1).to(
+            dtype
+        )  # (P, 2)
         self._log_w = torch.log(self.weights)
         self.bandwidth = bandwidth
 
@@ -91,11 +96,15 @@ class ImageKDE:
         return self.weights @ self.centers
 
     def sample(self, n: int, generator: Optional[torch.Generator] = None) -> torch.Tensor:
-        """Draw ``n`` points ``(n, 2)``: a pixel ``k`` with probability ``w_k``, then ``c_k + √h ξ``."""
+        """Draw ``n`` points ``(n, 2)``: a pixel ``k`` with probability ``w_k``, then
+        ``c_k + √h ξ``."""
         n = _check_n(n)
         dev = "cpu" if generator is None else generator.device
-        k = torch.multinomial(self.weights.to(dev), n, replacement=True, generator=generator) if n else \
-            torch.zeros(0, dtype=torch.long, device=dev)
+        k = (
+            torch.multinomial(self.weights.to(dev), n, replacement=True, generator=generator)
+            if n
+            else torch.zeros(0, dtype=torch.long, device=dev)
+        )
         noise = torch.randn(n, 2, generator=generator, dtype=self._dtype, device=dev)
         return self.centers.to(dev)[k] + math.sqrt(self._bandwidth) * noise
 
@@ -108,7 +117,7 @@ class ImageKDE:
         return torch.logsumexp(self._log_w - sq / (2 * h), dim=1) - math.log(2 * math.pi * h)
 
     def __repr__(self) -> str:
-        return (f"ImageKDE(image_shape={self.image_shape}, n_components={self.n_components}, "
-                f"bandwidth={self._bandwidth:g})")
-
-
+        return (
+            f"ImageKDE(image_shape={self.image_shape}, n_components={self.n_components}, "
+            f"bandwidth={self._bandwidth:g})"
+        )

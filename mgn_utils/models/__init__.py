@@ -12,6 +12,7 @@
 Potential protocol: a gradient map ``T = ∇φ`` has ``potential(x) -> (B,)`` where ``φ`` has a
 closed form, and ``T(x) = ∇φ(x)``.
 """
+
 from ._baselines import ICGN, ICNN, MLPMap
 from ._critics import Critic
 from ._mgn import ACTIVATIONS, CMGN, MMGN, MonotoneGradientNet, logdet_spd
@@ -19,7 +20,17 @@ from ._potentials import ConvexPotential, PotentialMLP, QuadraticConvexPotential
 from ._softmax import SoftmaxMGradNetM
 
 __all__ = [
-    "ACTIVATIONS", "CMGN", "MMGN", "MonotoneGradientNet", "SoftmaxMGradNetM", "logdet_spd",
-    "ICNN", "ICGN", "MLPMap", "PotentialMLP", "ConvexPotential", "QuadraticConvexPotential",
+    "ACTIVATIONS",
+    "CMGN",
+    "MMGN",
+    "MonotoneGradientNet",
+    "SoftmaxMGradNetM",
+    "logdet_spd",
+    "ICNN",
+    "ICGN",
+    "MLPMap",
+    "PotentialMLP",
+    "ConvexPotential",
+    "QuadraticConvexPotential",
     "Critic",
 ]

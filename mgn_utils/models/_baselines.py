@@ -3,6 +3,7 @@
 Used by the chapters "Learning gradients of convex functions" (03), "Transport losses" (04) and
 the W2 benchmark (09).
 """
+
 from __future__ import annotations
 
 import math
@@ -22,10 +23,14 @@ def _check_map_input(x: torch.Tensor, dim: int, dtype: torch.dtype, finite: bool
     if not torch.is_tensor(x):
         raise ValueError(f"expected a torch.Tensor of shape (B, {dim}), got {type(x).__name__}")
     if x.ndim != 2 or x.shape[1] != dim:
-        raise ValueError(f"expected x of shape (B, {dim}) (batch-first row vectors), got {tuple(x.shape)}")
+        raise ValueError(
+            f"expected x of shape (B, {dim}) (batch-first row vectors), got {tuple(x.shape)}"
+        )
     if x.dtype != dtype:
-        raise ValueError(f"expected x of dtype {dtype} (the model's dtype), got {x.dtype}; "
-                         f"use x.to({dtype}) or model.to({x.dtype})")
+        raise ValueError(
+            f"expected x of dtype {dtype} (the model's dtype), got {x.dtype}; "
+            f"use x.to({dtype}) or model.to({x.dtype})"
+        )
     if finite:  # opt-in (model.check_finite = True): reading values syncs with the device
         check_finite(x, "x")
 
@@ -69,9 +74,15 @@ class ICNN(nn.Module):
 
     def __init__(self, dim: int, hidden: int, layers: int = 2):
         super().__init__()
-        dim, hidden, layers = _check_dim(dim), check_int(hidden, "hidden"), check_int(layers, "layers")
+        dim, hidden, layers = (
+            _check_dim(dim),
+            check_int(hidden, "hidden"),
+            check_int(layers, "layers"),
+        )
         if hidden < 1 or layers < 1:
-            raise ValueError(f"hidden and layers must be >= 1, got hidden={hidden}, layers={layers}")
+            raise ValueError(
+                f"hidden and layers must be >= 1, got hidden={hidden}, layers={layers}"
+            )
         self.dim, self.hidden, self.layers = dim, hidden, layers
         self.W = nn.ParameterList()  # passthrough weights W_k: (h, d)
         self.b = nn.ParameterList()
@@ -82,7 +93,8 @@ class ICNN(nn.Module):
         # U_k = softplus(U_raw_k) >= 0, started at small positive values ~ U(0, 1/h).
         self.U_raw = nn.ParameterList(
             nn.Parameter(_inverse_softplus(torch.rand(hidden, hidden).clamp_min(1e-3) / hidden))
-            for _ in range(layers - 1))
+            for _ in range(layers - 1)
+        )
         self.u_raw = nn.Parameter(_inverse_softplus(torch.rand(hidden).clamp_min(1e-3) / hidden))
         self.w_out = nn.Parameter(torch.zeros(dim))
 
@@ -129,6 +141,7 @@ class ICNN(nn.Module):
         """``J_T(x) = ∇²φ(x)`` by autograd (``mgn_utils.autodiff.hessian``): ``(B, d, d)``,
         symmetric PSD."""
         from ..autodiff import hessian
+
         self._check_input(x)
         return hessian(self.potential, x)
 
@@ -170,27 +183,46 @@ class ICGN(nn.Module):
 
     check_finite: bool = False
 
-    def __init__(self, dim: int, hidden: int, activation: str = "tanh", quadrature: int = 16,
-                 bias: bool = True, w_scale: float = 1.0):
+    def __init__(
+        self,
+        dim: int,
+        hidden: int,
+        activation: str = "tanh",
+        quadrature: int = 16,
+        bias: bool = True,
+        w_scale: float = 1.0,
+    ):
         super().__init__()
         dim, hidden = _check_dim(dim), check_int(hidden, "hidden")
         quadrature = check_int(quadrature, "quadrature")
         if hidden < 1 or quadrature < 1:
-            raise ValueError(f"hidden and quadrature must be >= 1, got hidden={hidden}, quadrature={quadrature}")
+            raise ValueError(
+                f"hidden and quadrature must be >= 1, got hidden={hidden}, quadrature={quadrature}"
+            )
         if activation not in ("tanh", "sigmoid", "softplus"):
-            raise ValueError(f"activation must be 'tanh', 'sigmoid' or 'softplus', got {activation!r}")
-        self.dim, self.hidden, self.activation, self.quadrature = dim, hidden, activation, quadrature
+            raise ValueError(
+                f"activation must be 'tanh', 'sigmoid' or 'softplus', got {activation!r}"
+            )
+        self.dim, self.hidden, self.activation, self.quadrature = (
+            dim,
+            hidden,
+            activation,
+            quadrature,
+        )
         self.W = nn.Parameter(torch.randn(hidden, dim) * (w_scale / math.sqrt(dim)))
         self.b = nn.Parameter(torch.randn(hidden) * w_scale)
         self.c = nn.Parameter(torch.zeros(dim)) if bias else None
         import numpy as np
+
         nodes, weights = np.polynomial.legendre.leggauss(quadrature)  # on [-1, 1], float64
         self._t, self._w = (nodes + 1) / 2, weights / 2  # kept in float64, cast per call
 
     def nodes(self, dtype=torch.float64, device=None):
         """Gauss-Legendre nodes ``t_i`` and weights ``w_i`` on ``[0, 1]`` (``Σ w_i = 1``)."""
-        return (torch.as_tensor(self._t, dtype=dtype, device=device),
-                torch.as_tensor(self._w, dtype=dtype, device=device))
+        return (
+            torch.as_tensor(self._t, dtype=dtype, device=device),
+            torch.as_tensor(self._w, dtype=dtype, device=device),
+        )
 
     def _check_input(self, x):
         _check_map_input(x, self.dim, self.W.dtype, self.check_finite)
@@ -230,9 +262,15 @@ class MLPMap(nn.Module):
 
     def __init__(self, dim: int, hidden: int, layers: int = 1, activation: str = "tanh"):
         super().__init__()
-        dim, hidden, layers = _check_dim(dim), check_int(hidden, "hidden"), check_int(layers, "layers")
+        dim, hidden, layers = (
+            _check_dim(dim),
+            check_int(hidden, "hidden"),
+            check_int(layers, "layers"),
+        )
         if hidden < 1 or layers < 1:
-            raise ValueError(f"hidden and layers must be >= 1, got hidden={hidden}, layers={layers}")
+            raise ValueError(
+                f"hidden and layers must be >= 1, got hidden={hidden}, layers={layers}"
+            )
         acts = {"tanh": nn.Tanh, "softplus": nn.Softplus, "relu": nn.ReLU}
         if activation not in acts:
             raise ValueError(f"activation must be one of {sorted(acts)}, got {activation!r}")
@@ -252,5 +290,6 @@ class MLPMap(nn.Module):
     def jacobian(self, x: torch.Tensor) -> torch.Tensor:
         """Jacobian by autograd (``mgn_utils.autodiff.jacobian``): ``(B, d, d)``, not symmetric."""
         from ..autodiff import jacobian
+
         _check_map_input(x, self.dim, self.net[0].weight.dtype, self.check_finite)
         return jacobian(self, x)

@@ -1,4 +1,5 @@
 """Critics for adversarial (WGAN-GP) training: ``(B, d) -> (B,)``."""
+
 from __future__ import annotations
 
 import torch
@@ -12,8 +13,13 @@ class Critic(nn.Module):
 
     def __init__(self, dim: int, hidden: int = 64, slope: float = 0.2):
         super().__init__()
-        self.net = nn.Sequential(nn.Linear(dim, hidden), nn.LeakyReLU(slope), nn.Linear(hidden, hidden),
-                                 nn.LeakyReLU(slope), nn.Linear(hidden, 1))
+        self.net = nn.Sequential(
+            nn.Linear(dim, hidden),
+            nn.LeakyReLU(slope),
+            nn.Linear(hidden, hidden),
+            nn.LeakyReLU(slope),
+            nn.Linear(hidden, 1),
+        )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.net(x).squeeze(-1)

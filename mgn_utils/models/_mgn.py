@@ -30,6 +30,7 @@ below ``d`` we use the matrix-determinant lemma, ``det(A + Uᵀ C U) = det(A) de
 C^{1/2} U A^{-1} Uᵀ C^{1/2})`` with ``A = VᵀV + εI`` (one ``d×d`` Cholesky per call, then
 one ``r×r`` Cholesky per sample) instead of a ``d×d`` factorisation per sample.
 """
+
 from __future__ import annotations
 
 import math
@@ -124,7 +125,8 @@ class MonotoneGradientNet(nn.Module):
         self.dim = dim
         self.eps = float(eps)
         # V is (r, d): VᵀV has rank <= r. r = d (default) starts at VᵀV = I, well conditioned
-        # (a Gaussian V gives cond(VᵀV) up to 1e8 at d = 784); r < d starts at an orthogonal projection and saves (d - r) d
+        # (a Gaussian V gives cond(VᵀV) up to 1e8 at d = 784); r < d starts at an orthogonal
+        # projection and saves (d - r) d
         # parameters (784-D images), but A = VᵀV + εI is then nearly singular: fine for
         # sample-based losses, not for the log-det.
         self.V = nn.Parameter(torch.empty(v_rank or dim, dim))
@@ -138,12 +140,19 @@ class MonotoneGradientNet(nn.Module):
 
     def _check_input(self, x: torch.Tensor) -> None:
         if not torch.is_tensor(x):
-            raise ValueError(f"expected a torch.Tensor of shape (B, {self.dim}), got {type(x).__name__}")
+            raise ValueError(
+                f"expected a torch.Tensor of shape (B, {self.dim}), got {type(x).__name__}"
+            )
         if x.ndim != 2 or x.shape[1] != self.dim:
-            raise ValueError(f"expected x of shape (B, {self.dim}) (batch-first row vectors), got {tuple(x.shape)}")
+            raise ValueError(
+                f"expected x of shape (B, {self.dim}) (batch-first row vectors), got "
+                f"{tuple(x.shape)}"
+            )
         if x.dtype != self.V.dtype:
-            raise ValueError(f"expected x of dtype {self.V.dtype} (the model's dtype), got {x.dtype}; "
-                             f"use x.to({self.V.dtype}) or model.to({x.dtype})")
+            raise ValueError(
+                f"expected x of dtype {self.V.dtype} (the model's dtype), got {x.dtype}; "
+                f"use x.to({self.V.dtype}) or model.to({x.dtype})"
+            )
         if self.check_finite:  # opt-in: reading the values synchronises with the device
             check_finite(x, "x")
 
@@ -293,8 +302,16 @@ class CMGN(MonotoneGradientNet):
             ``VᵀV`` and ``(d − r) d`` fewer parameters; the Jacobian stays symmetric PSD.
     """
 
-    def __init__(self, dim: int, hidden: int, layers: int = 3, activation: str = "softplus",
-                 eps: float = 1e-6, w_scale: float = 0.3, v_rank: int | None = None):
+    def __init__(
+        self,
+        dim: int,
+        hidden: int,
+        layers: int = 3,
+        activation: str = "softplus",
+        eps: float = 1e-6,
+        w_scale: float = 0.3,
+        v_rank: int | None = None,
+    ):
         super().__init__(dim, eps, v_rank)
         dim, hidden, layers = self.dim, check_int(hidden, "hidden"), check_int(layers, "layers")
         w_scale = check_float(w_scale, "w_scale", nonnegative=True)
@@ -385,8 +402,15 @@ class MMGN(MonotoneGradientNet):
         v_rank: number of rows ``r`` of ``V`` (default ``d``), as in :class:`CMGN`.
     """
 
-    def __init__(self, dim: int, hidden: int, modules: int = 4, eps: float = 1e-6,
-                 w_scale: float | None = None, v_rank: int | None = None):
+    def __init__(
+        self,
+        dim: int,
+        hidden: int,
+        modules: int = 4,
+        eps: float = 1e-6,
+        w_scale: float | None = None,
+        v_rank: int | None = None,
+    ):
         super().__init__(dim, eps, v_rank)
         dim, hidden, modules = self.dim, check_int(hidden, "hidden"), check_int(modules, "modules")
         self.hidden, self.modules_count = hidden, modules
@@ -422,8 +446,7 @@ class MMGN(MonotoneGradientNet):
         c = s.repeat_interleave(h, dim=1) * (1 - t**2)  # s_k σ_k'(z_k) >= 0, (B, K h)
         Wf = self.W.reshape(K * h, self.dim)
         u = torch.einsum("bkh,khd->bkd", t.reshape(-1, K, h), self.W)  # W_kᵀ σ_k, (B, K, d)
-        return (torch.einsum("ri,br,rj->bij", Wf, c, Wf) + u.transpose(1, 2) @ u
-                + self.linear_part())
+        return torch.einsum("ri,br,rj->bij", Wf, c, Wf) + u.transpose(1, 2) @ u + self.linear_part()
 
     def hidden_rank(self) -> int:
         return self.modules_count * (self.hidden + 1)
@@ -446,7 +469,9 @@ class MMGN(MonotoneGradientNet):
         z, s = self._pre(x)
         t = torch.tanh(z)
         c_w = s.repeat_interleave(h, dim=1) * (1 - t**2)  # (B, K h)
-        Mw = torch.linalg.solve_triangular(L, self.W.reshape(K * h, self.dim).T, upper=False)  # (d, K h)
+        Mw = torch.linalg.solve_triangular(
+            L, self.W.reshape(K * h, self.dim).T, upper=False
+        )  # (d, K h)
         # L⁻¹ u_k = L⁻¹ W_kᵀ σ_k = Mw_k σ_k: (B, d, K)
         mu = torch.einsum("dkh,bkh->bdk", Mw.reshape(self.dim, K, h), t.reshape(-1, K, h))
         # G = [[MwᵀMw, Mwᵀmu], [muᵀMw, muᵀmu]]: only the K last rows/columns depend on x.

@@ -1,5 +1,6 @@
 """Potentials ``(B, d) -> (B,)``: an MLP, and two input-convex networks (the W2 benchmark's
 dense quadratic ICNN among them). Critics/duals of chapter 09's minimax solver."""
+
 from __future__ import annotations
 
 import math
@@ -32,8 +33,14 @@ class PotentialMLP(nn.Module):
     cannot follow; with an MGN map prefer :class:`ConvexPotential`.
     """
 
-    def __init__(self, dim: int, hidden: int = 64, layers: int = 2, activation: str = "softplus",
-                 out_scale: float = 0.1):
+    def __init__(
+        self,
+        dim: int,
+        hidden: int = 64,
+        layers: int = 2,
+        activation: str = "softplus",
+        out_scale: float = 0.1,
+    ):
         super().__init__()
         acts = {"softplus": nn.Softplus, "celu": nn.CELU, "tanh": nn.Tanh}
         if activation not in acts:
@@ -53,7 +60,7 @@ class PotentialMLP(nn.Module):
             last.bias.zero_()
         self.mlp = nn.Sequential(*mods, last)
 
-    def set_quadratic(self, A: torch.Tensor, c: torch.Tensor | None = None) -> "PotentialMLP":
+    def set_quadratic(self, A: torch.Tensor, c: torch.Tensor | None = None) -> PotentialMLP:
         """Set the quadratic part to ``½ yᵀ A y + cᵀ y`` (``A`` symmetric positive definite)."""
         with torch.no_grad():
             self.L.copy_(torch.linalg.cholesky(A.to(self.L)).T)
@@ -82,8 +89,14 @@ class ConvexPotential(nn.Module):
     (set it with :meth:`set_quadratic`); the rest starts at about ``out_scale`` of it.
     """
 
-    def __init__(self, dim: int, hidden: int = 64, layers: int = 1, out_scale: float = 0.1,
-                 first: str = "softplus"):
+    def __init__(
+        self,
+        dim: int,
+        hidden: int = 64,
+        layers: int = 1,
+        out_scale: float = 0.1,
+        first: str = "softplus",
+    ):
         super().__init__()
         if dim < 1 or hidden < 1 or layers < 1:
             raise ValueError(f"dim, hidden and layers must be >= 1, got {dim}, {hidden}, {layers}")
@@ -92,9 +105,13 @@ class ConvexPotential(nn.Module):
         self.dim, self.hidden, self.layers, self.first = dim, hidden, layers, first
         self.L = nn.Parameter(torch.eye(dim))
         self.c = nn.Parameter(torch.zeros(dim))
-        self.W = nn.ParameterList(nn.Parameter(torch.randn(hidden, dim) / math.sqrt(dim)) for _ in range(layers))
+        self.W = nn.ParameterList(
+            nn.Parameter(torch.randn(hidden, dim) / math.sqrt(dim)) for _ in range(layers)
+        )
         self.b = nn.ParameterList(nn.Parameter(torch.randn(hidden) * 0.5) for _ in range(layers))
-        self.U = nn.ParameterList(nn.Parameter(torch.randn(hidden, hidden) / hidden) for _ in range(layers - 1))
+        self.U = nn.ParameterList(
+            nn.Parameter(torch.randn(hidden, hidden) / hidden) for _ in range(layers - 1)
+        )
         self.a = nn.Parameter(torch.randn(hidden) * (out_scale / hidden))
 
     set_quadratic = PotentialMLP.set_quadratic
@@ -135,18 +152,26 @@ class QuadraticConvexPotential(nn.Module):
         self.dim, self.hidden, self.layers = dim, hidden, layers
         self.L = nn.Parameter(torch.eye(dim))
         self.c = nn.Parameter(torch.zeros(dim))
-        self.Q = nn.ParameterList(nn.Parameter(torch.randn(dim, hidden) / math.sqrt(dim)) for _ in range(layers))
-        self.W = nn.ParameterList(nn.Parameter(torch.randn(hidden, dim) / math.sqrt(dim)) for _ in range(layers))
+        self.Q = nn.ParameterList(
+            nn.Parameter(torch.randn(dim, hidden) / math.sqrt(dim)) for _ in range(layers)
+        )
+        self.W = nn.ParameterList(
+            nn.Parameter(torch.randn(hidden, dim) / math.sqrt(dim)) for _ in range(layers)
+        )
         self.b = nn.ParameterList(nn.Parameter(torch.zeros(hidden)) for _ in range(layers))
-        self.U = nn.ParameterList(nn.Parameter(torch.rand(hidden, hidden) / hidden) for _ in range(layers - 1))
+        self.U = nn.ParameterList(
+            nn.Parameter(torch.rand(hidden, hidden) / hidden) for _ in range(layers - 1)
+        )
         self.a = nn.Parameter(torch.rand(hidden) * (out_scale / hidden))
 
     set_quadratic = PotentialMLP.set_quadratic
 
     def forward(self, y: torch.Tensor) -> torch.Tensor:
         """``f(y)``: ``(B, d) -> (B,)``."""
+
         def g(l):
             return (y @ self.Q[l]) ** 2 + y @ self.W[l].T + self.b[l]
+
         z = g(0)
         for l in range(1, self.layers):
             z = F.celu(z @ self.U[l - 1].abs().T + g(l))

@@ -1,4 +1,5 @@
 """The softmax mGradNet-M of GradNetOT's image morphing (chapter 08)."""
+
 from __future__ import annotations
 
 import math
@@ -11,7 +12,8 @@ __all__ = ["SoftmaxMGradNetM"]
 
 
 class SoftmaxMGradNetM(nn.Module):
-    r"""mGradNet-M with softmax-type activations (Chaudhari et al., GradNets; GradNetOT's morphing model).
+    r"""mGradNet-M with softmax-type activations (Chaudhari et al., GradNets; GradNetOT's morphing
+    model).
 
     ``T(x) = c + s G((x - c)/s)`` with ``G(u) = β_0 + Σ_k α_k W_kᵀ σ_k(γ_k (W_k u + b_k))`` and
     ``σ_k(z) = A_k softmax(z) − B_k softmin(z)``, where ``α_k, γ_k, A_k, B_k`` are softplus of free
@@ -19,16 +21,24 @@ class SoftmaxMGradNetM(nn.Module):
     is the gradient of a convex function of ``x`` and the Jacobian
 
     ``J(x) = Σ_k α_k γ_k W_kᵀ [A_k (diag p − p pᵀ) + B_k (diag q − q qᵀ)] W_k``,
-    ``p = softmax(z_k)``, ``q = softmax(−z_k)``, is symmetric PSD for every ``x`` and parameter value.
+    ``p = softmax(z_k)``, ``q = softmax(−z_k)``, is symmetric PSD for every ``x`` and parameter
+    value.
     ``c`` (centre) and ``s`` (scale) are fixed: they put the unit square at unit scale around 0, the
     range the initialisation (Xavier-uniform ``W_k``, as in the authors' code) expects.
 
     Args: ``modules`` K, ``hidden`` h (units per module), ``dim`` d, ``center`` c, ``scale`` s.
-    Maps ``(B, d) -> (B, d)``; :meth:`jacobian` ``(B, d) -> (B, d, d)``; :meth:`logdet_jacobian` ``(B,)``.
+    Maps ``(B, d) -> (B, d)``; :meth:`jacobian` ``(B, d) -> (B, d, d)``;
+    :meth:`logdet_jacobian` ``(B,)``.
     """
 
-    def __init__(self, modules: int = 16, hidden: int = 32, dim: int = 2, center: float = 0.5,
-                 scale: float = 0.2):
+    def __init__(
+        self,
+        modules: int = 16,
+        hidden: int = 32,
+        dim: int = 2,
+        center: float = 0.5,
+        scale: float = 0.2,
+    ):
         super().__init__()
         bound = math.sqrt(6.0 / (hidden + dim))
         self.W = nn.Parameter((torch.rand(modules, hidden, dim) * 2 - 1) * bound)
@@ -42,7 +52,9 @@ class SoftmaxMGradNetM(nn.Module):
 
     def _parts(self, x):
         u = (x - self.center) / self.scale
-        z = F.softplus(self.gamma)[None, :, None] * (torch.einsum("khd,bd->bkh", self.W, u) + self.b)
+        z = F.softplus(self.gamma)[None, :, None] * (
+            torch.einsum("khd,bd->bkh", self.W, u) + self.b
+        )
         return torch.softmax(z, -1), torch.softmax(-z, -1)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -60,11 +72,13 @@ class SoftmaxMGradNetM(nn.Module):
             u = torch.einsum("bkh,khd->bkd", pp, self.W)
             return torch.einsum("bkh,khij->bkij", pp, WW) - u[..., :, None] * u[..., None, :]
 
-        return (torch.einsum("k,bkij->bij", c * F.softplus(self.act_a), curvature(p))
-                + torch.einsum("k,bkij->bij", c * F.softplus(self.act_b), curvature(q)))
+        return torch.einsum("k,bkij->bij", c * F.softplus(self.act_a), curvature(p)) + torch.einsum(
+            "k,bkij->bij", c * F.softplus(self.act_b), curvature(q)
+        )
 
     def logdet_jacobian(self, x: torch.Tensor) -> torch.Tensor:
-        """``log det J(x)`` ``(B,)``; in the plane ``det J = J11 J22 − J12²`` (needs ``dim = 2``)."""
+        """``log det J(x)`` ``(B,)``; in the plane ``det J = J11 J22 − J12²``
+        (``dim = 2``; slogdet otherwise)."""
         J = self.jacobian(x)
         if J.shape[-1] != 2:
             return torch.linalg.slogdet(J)[1]

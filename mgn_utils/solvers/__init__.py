@@ -1,12 +1,21 @@
 """Optimal transport solvers built from the package's parts: the reversed minimax dual
 (chapter 09), the Monge-Ampère morphing trainer (chapter 08) and :class:`MGNTransport`, an
 estimator in POT's ``ot.da`` convention."""
+
 from . import _morphing as morphing
 from ._minimax import MinimaxResult, affine_init, fit_w2_minimax, sample_gaussian_map
 from ._morphing import MORPH_DEFAULTS, map_mse, morphing_reference, train_morphing
 from ._transport import MGNTransport
 
 __all__ = [
-    "MinimaxResult", "affine_init", "fit_w2_minimax", "sample_gaussian_map", "MORPH_DEFAULTS",
-    "map_mse", "morphing_reference", "train_morphing", "morphing", "MGNTransport",
+    "MinimaxResult",
+    "affine_init",
+    "fit_w2_minimax",
+    "sample_gaussian_map",
+    "MORPH_DEFAULTS",
+    "map_mse",
+    "morphing_reference",
+    "train_morphing",
+    "morphing",
+    "MGNTransport",
 ]

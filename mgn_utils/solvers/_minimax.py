@@ -9,6 +9,7 @@ because the optimal inner map is the gradient of a convex function.
 Conventions: batch-first row vectors ``(B, d)``; cost ``½‖x − y‖²``, so the value the dual
 estimates is ``W2²/2``; the same ``T*`` is optimal for ``‖x − y‖²``.
 """
+
 from __future__ import annotations
 
 import math
@@ -17,7 +18,6 @@ from dataclasses import dataclass, field
 
 import torch
 from torch import nn
-from torch.nn import functional as F
 from tqdm.auto import tqdm
 
 __all__ = ["fit_w2_minimax", "MinimaxResult", "affine_init", "sample_gaussian_map"]
@@ -35,8 +35,9 @@ def sample_gaussian_map(x: torch.Tensor, y: torch.Tensor):
     return A.to(x.dtype), b.to(x.dtype)
 
 
-def affine_init(T: nn.Module, A: torch.Tensor, b: torch.Tensor, x: torch.Tensor,
-                n_jacobian: int = 512) -> nn.Module:
+def affine_init(
+    T: nn.Module, A: torch.Tensor, b: torch.Tensor, x: torch.Tensor, n_jacobian: int = 512
+) -> nn.Module:
     """Start an MGN close to ``x ↦ x A + b``: ``T.init_affine(A, b, x, n_jacobian)``."""
     return T.init_affine(A, b, x, n_jacobian=n_jacobian)
 
@@ -69,14 +70,29 @@ def _potential_fn(potential):
     def f(y):
         out = fn(y)
         return out.squeeze(-1) if out.ndim == 2 else out
+
     return f
 
 
-def fit_w2_minimax(T: nn.Module, potential: nn.Module, sample_p, sample_q, steps: int, *,
-                   inner_steps: int = 10, batch_size: int = 1024, lr_map: float = 1e-3,
-                   lr_potential: float = 1e-3, betas=(0.9, 0.999), lr_final: float = 0.1,
-                   seed: int = 0, callback=None, callback_every: int = 0,
-                   progress: bool = True, desc: str | None = None) -> MinimaxResult:
+def fit_w2_minimax(
+    T: nn.Module,
+    potential: nn.Module,
+    sample_p,
+    sample_q,
+    steps: int,
+    *,
+    inner_steps: int = 10,
+    batch_size: int = 1024,
+    lr_map: float = 1e-3,
+    lr_potential: float = 1e-3,
+    betas=(0.9, 0.999),
+    lr_final: float = 0.1,
+    seed: int = 0,
+    callback=None,
+    callback_every: int = 0,
+    progress: bool = True,
+    desc: str | None = None,
+) -> MinimaxResult:
     r"""Fit the OT map ``T: P -> Q`` (cost ``½‖x−y‖²``) by the reversed minimax dual ("MM:R").
 
     With the potential ``f`` on the target side and its convex conjugate
@@ -118,8 +134,10 @@ def fit_w2_minimax(T: nn.Module, potential: nn.Module, sample_p, sample_q, steps
     Raises ``FloatingPointError`` when a loss becomes NaN or infinite.
     """
     if steps < 0 or inner_steps < 1 or batch_size < 2:
-        raise ValueError(f"need steps >= 0, inner_steps >= 1, batch_size >= 2; got {steps}, "
-                         f"{inner_steps}, {batch_size}")
+        raise ValueError(
+            f"need steps >= 0, inner_steps >= 1, batch_size >= 2; got {steps}, "
+            f"{inner_steps}, {batch_size}"
+        )
     f = _potential_fn(potential)
     gen = torch.Generator().manual_seed(seed)
     opt_T = torch.optim.Adam(T.parameters(), lr=lr_map, betas=betas)
@@ -165,12 +183,16 @@ def fit_w2_minimax(T: nn.Module, potential: nn.Module, sample_p, sample_q, steps
         opt_f.step()
         value = float(loss_f.detach())
         if not (math.isfinite(value) and math.isfinite(res.map_losses[-1])):
-            raise FloatingPointError(f"loss is not finite at outer step {step} (potential {value}, map "
-                                     f"{res.map_losses[-1]}); lower the learning rates")
+            raise FloatingPointError(
+                f"loss is not finite at outer step {step} (potential {value}, map "
+                f"{res.map_losses[-1]}); lower the learning rates"
+            )
         res.potential_losses.append(value)
         with torch.no_grad():
             dual = float(fq.mean() + ((x * y).sum(-1) - fy).mean())
-            res.w2_half.append(float(0.5 * (x**2).sum(-1).mean() + 0.5 * (yq**2).sum(-1).mean()) - dual)
+            res.w2_half.append(
+                float(0.5 * (x**2).sum(-1).mean() + 0.5 * (yq**2).sum(-1).mean()) - dual
+            )
         clock += time.perf_counter() - t0
         if step % refresh == 0:
             bar.set_postfix(W2sq_half=f"{res.w2_half[-1]:.4g}")

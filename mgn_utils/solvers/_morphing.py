@@ -1,9 +1,13 @@
-"""Image morphing by the Monge-Ampère loss (GradNetOT, sec. VI-B): the softmax mGradNet-M and its trainer.
+"""Image morphing by the Monge-Ampère loss (GradNetOT, sec. VI-B): the softmax mGradNet-M and its
+trainer.
 
-Conventions: points are batch-first row vectors ``(B, 2)`` in the unit square (``x`` right, ``y`` up,
-as in :class:`mgn_utils.distributions.ImageKDE`); the MSE to a reference map is the mean over samples
+Conventions: points are batch-first row vectors ``(B, 2)`` in the unit square (``x`` right,
+``y`` up,
+as in :class:`mgn_utils.distributions.ImageKDE`); the MSE to a reference map is the mean over
+samples
 *and* coordinates (``sklearn.metrics.mean_squared_error``, what the authors' code reports).
 """
+
 from __future__ import annotations
 
 import math
@@ -11,8 +15,6 @@ import time
 
 import numpy as np
 import torch
-from torch import nn
-from torch.nn import functional as F
 
 from ..distributions import ImageKDE
 from ..metrics import barycentric_projection
@@ -20,19 +22,40 @@ from ..models import SoftmaxMGradNetM
 
 __all__ = ["SoftmaxMGradNetM", "train_morphing", "morphing_reference", "map_mse", "MORPH_DEFAULTS"]
 
-#: The configuration used by the chapter "Monge-Ampère image morphing" and ``scripts/train_morphing.py``.
-MORPH_DEFAULTS = dict(modules=16, hidden=32, batch=500, steps=1500, lr=1.0, lr_gamma=0.5, lr_drops=10,
-                      weight_decay=1e-4, clip=10.0, h_start=1e-2, h_final=1e-3, center=0.5, scale=0.2, seed=0)
+#: The configuration used by the chapter "Monge-Ampère image morphing" and
+#: ``scripts/train_morphing.py``.
+MORPH_DEFAULTS = dict(
+    modules=16,
+    hidden=32,
+    batch=500,
+    steps=1500,
+    lr=1.0,
+    lr_gamma=0.5,
+    lr_drops=10,
+    weight_decay=1e-4,
+    clip=10.0,
+    h_start=1e-2,
+    h_final=1e-3,
+    center=0.5,
+    scale=0.2,
+    seed=0,
+)
 
 
 def train_morphing(source_image, target_image, config: dict | None = None, progress: bool = False):
-    """Fit ``T: p -> q`` (KDEs of two images) with the L1 Monge-Ampère loss; returns ``(net, losses, seconds)``.
+    """Fit ``T: p -> q`` (KDEs of two images) with the L1 Monge-Ampère loss; returns ``(net, losses,
+    seconds)``.
 
-    Schedule (``config``, defaults :data:`MORPH_DEFAULTS`): AdamW at ``lr``, multiplied by ``lr_gamma``
-    ``lr_drops`` times at equal intervals (the authors' code: lr 1, halved every 1,000 of 10,000 steps),
-    gradient norm clipped to ``clip``; with ``lr_schedule="exp"`` (not in the defaults) the learning rate
-    instead decays exponentially from ``lr`` to ``lr_final`` (the schedule the paper's text states); bandwidth annealed exponentially ``h_start -> h_final``; a batch of
-    ``batch`` fresh source samples per step, drawn at the current bandwidth from a generator seeded ``seed``.
+    Schedule (``config``, defaults :data:`MORPH_DEFAULTS`): AdamW at ``lr``, multiplied by
+    ``lr_gamma``
+    ``lr_drops`` times at equal intervals (the authors' code: lr 1, halved every 1,000 of 10,000
+    steps),
+    gradient norm clipped to ``clip``; with ``lr_schedule="exp"`` (not in the defaults) the learning
+    rate
+    instead decays exponentially from ``lr`` to ``lr_final`` (the schedule the paper's text states);
+    bandwidth annealed exponentially ``h_start -> h_final``; a batch of
+    ``batch`` fresh source samples per step, drawn at the current bandwidth from a generator
+    seeded ``seed``.
     """
     cfg = {**MORPH_DEFAULTS, **(config or {})}
     torch.manual_seed(cfg["seed"])
@@ -45,6 +68,7 @@ def train_morphing(source_image, target_image, config: dict | None = None, progr
     bar = range(steps)
     if progress:
         from tqdm.auto import tqdm
+
         bar = tqdm(bar, desc="Monge-Ampère", leave=True)
     t0 = time.perf_counter()
     for it in bar:
@@ -54,7 +78,9 @@ def train_morphing(source_image, target_image, config: dict | None = None, progr
             lr = cfg["lr"] * cfg["lr_gamma"] ** (it // every)
         for group in opt.param_groups:
             group["lr"] = lr
-        p.bandwidth = q.bandwidth = cfg["h_start"] * (cfg["h_final"] / cfg["h_start"]) ** (it / max(steps - 1, 1))
+        p.bandwidth = q.bandwidth = cfg["h_start"] * (cfg["h_final"] / cfg["h_start"]) ** (
+            it / max(steps - 1, 1)
+        )
         x = p.sample(cfg["batch"], gen)
         opt.zero_grad(set_to_none=True)
         loss = (net.logdet_jacobian(x) - p.log_prob(x) + q.log_prob(net(x))).abs().mean()
@@ -67,9 +93,13 @@ def train_morphing(source_image, target_image, config: dict | None = None, progr
     return net, np.array(losses), time.perf_counter() - t0
 
 
-def morphing_reference(source_image, target_image, n: int = 1000, bandwidth: float = 1e-4, seed: int = 1):
-    """Exact-OT reference: ``(x, T1, T2)`` with ``x`` ``n`` source samples and ``T1``, ``T2`` the barycentric
-    projections of ``ot.emd`` onto two independent ``n``-sample target sets (float64, ``(n, 2)``)."""
+def morphing_reference(
+    source_image, target_image, n: int = 1000, bandwidth: float = 1e-4, seed: int = 1
+):
+    """Exact-OT reference: ``(x, T1, T2)`` with ``x`` ``n`` source samples and ``T1``, ``T2`` the
+    barycentric
+    projections of ``ot.emd`` onto two independent ``n``-sample target sets
+    (float64, ``(n, 2)``)."""
     p, q = ImageKDE(source_image, bandwidth), ImageKDE(target_image, bandwidth)
     g = torch.Generator().manual_seed(seed)
     x, y1, y2 = p.sample(n, g), q.sample(n, g), q.sample(n, g)
@@ -77,7 +107,8 @@ def morphing_reference(source_image, target_image, n: int = 1000, bandwidth: flo
 
 
 def map_mse(a, b) -> float:
-    """Mean over rows *and* columns of ``(a − b)²`` (sklearn's ``mean_squared_error`` convention)."""
+    """Mean over rows *and* columns of ``(a − b)²`` (sklearn's ``mean_squared_error``
+    convention)."""
     a = torch.as_tensor(a).double()
     b = torch.as_tensor(b).double()
     return float(((a - b) ** 2).mean())

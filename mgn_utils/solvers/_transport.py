@@ -189,8 +189,16 @@ class MGNTransport:
             def loss_fn(m, g):
                 return sinkhorn_divergence(m(draw(srcs, batch, g)), draw(tgts, batch, g), eps=eps)
 
-        res = _fit(model, loss_fn, self.steps, lr=self.lr, lr_final=self.lr / 100,
-                   seed=self.seed, progress=self.progress, desc=f"MGNTransport ({self.loss})")
+        res = _fit(
+            model,
+            loss_fn,
+            self.steps,
+            lr=self.lr,
+            lr_final=self.lr / 100,
+            seed=self.seed,
+            progress=self.progress,
+            desc=f"MGNTransport ({self.loss})",
+        )
         self.model_, self.losses_ = model.eval(), res.losses
         return self
 
@@ -204,8 +212,12 @@ class MGNTransport:
         if xt.shape[0] > self.max_emd:
             xt = xt[torch.randperm(xt.shape[0], generator=g)[: self.max_emd].to(xt.device)]
         a, b = xs.detach().double().cpu().numpy(), xt.detach().double().cpu().numpy()
-        plan = ot.emd(np.full(len(a), 1 / len(a)), np.full(len(b), 1 / len(b)),
-                      ot.dist(a, b), numItermax=10**7)
+        plan = ot.emd(
+            np.full(len(a), 1 / len(a)),
+            np.full(len(b), 1 / len(b)),
+            ot.dist(a, b),
+            numItermax=10**7,
+        )
         proj = (plan @ b) / plan.sum(1, keepdims=True)
         return xs, torch.as_tensor(proj, dtype=torch.float32, device=self.device)
 

@@ -15,8 +15,10 @@ def _site(root):
     (root / "search.html").write_text("")
     (root / "intro.html").write_text(
         '<h1 id="top">Intro</h1><a href="chapters/ch.html#sec">ok</a><a href="#top">self</a>'
-        '<a href="https://example.org/">ext</a><a href="mailto:a@b.c">mail</a><a href="//cdn/x">cdn</a>'
-        '<a href="missing.html">broken</a><a href="chapters/ch.html#nope">anchor</a><a href="chapters/">dir</a>'
+        '<a href="https://example.org/">ext</a><a href="mailto:a@b.c">mail</a><a '
+        'href="//cdn/x">cdn</a>'
+        '<a href="missing.html">broken</a><a href="chapters/ch.html#nope">anchor</a><a '
+        'href="chapters/">dir</a>'
     )
     (root / "chapters" / "ch.html").write_text(
         '<section id="sec"><a href="../intro.html">back</a></section>'
