@@ -2,6 +2,8 @@
 #   make book                 build _build/html (from the outputs stored in the notebooks)
 #   make test                 unit tests, chapters in the smoke profile (nbval), freshness, book
 #   make execute [CHAPTER=03] re-run chapters in the full profile and stamp them
+#   make gpu-check            unit tests on cpu+cuda and every chapter (smoke) on a CUDA GPU, timed
+#   make lint                 ruff check and ruff format --check (part of make test)
 #   make verify [CHAPTER=03]  re-run chapters into a temporary copy, compare the recorded results
 #   make sync-url             rewrite the Colab setup cells from _config.yml's repository url
 #   make browser              open every built page in headless Chromium (part of make test)
@@ -28,7 +30,8 @@ MATHJAX := .cache/mathjax-html/mathjax/tex-chtml.js
 NBVAL := OMP_NUM_THREADS=1 MGN_PROFILE=smoke $(PY) -m pytest chapters/ --nbval-lax --nbval-current-env \
          --nbval-cell-timeout=600 -n 2 --dist loadfile -p no:cacheprovider -q
 
-.PHONY: book pages test unit nbval freshness browser chromium linkcheck execute verify sync-url clean
+.PHONY: book pages test lint unit nbval freshness browser chromium linkcheck execute verify sync-url \
+        gpu-check clean
 
 $(INSTALLED): requirements.txt pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -79,7 +82,25 @@ browser: $(INSTALLED) chromium
 linkcheck: $(INSTALLED) $(MATHJAX) pages
 	$(VENV)/bin/jupyter-book build . --builder linkcheck
 
-test: unit nbval freshness book browser
+# ruff lints and format-checks the package, tests, tools, benchmarks, scripts and notebooks.
+lint: $(INSTALLED)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+test: lint unit nbval freshness book browser
+
+# On a machine with a CUDA GPU: the unit tests with the device fixture on cpu and cuda, then
+# every chapter's smoke profile on the GPU, one at a time, with its wall time.
+gpu-check: $(INSTALLED)
+	@$(PY) -c "import torch, sys; sys.exit(0 if torch.cuda.is_available() else 'gpu-check: no CUDA GPU visible to torch')"
+	MGN_TEST_DEVICES=cpu,cuda $(PY) -m pytest tests -q -p no:cacheprovider -x
+	@for nb in chapters/[0-9][0-9]_*.ipynb; do \
+	  start=$$SECONDS; \
+	  MGN_PROFILE=smoke $(PY) -m pytest --nbval-lax --nbval-current-env -q -p no:cacheprovider $$nb \
+	    >/tmp/gpu-check-$$(basename $$nb .ipynb).log 2>&1; rc=$$?; \
+	  printf "%-40s rc=%s %5d s\n" $$(basename $$nb) $$rc $$((SECONDS - start)); \
+	  [ $$rc -eq 0 ] || { tail -30 /tmp/gpu-check-$$(basename $$nb .ipynb).log; exit $$rc; }; \
+	done
 
 execute: $(INSTALLED)
 	$(PY) tools/nbtools.py execute $(CHAPTER)
