@@ -15,7 +15,7 @@ closed form, and ``T(x) = ∇φ(x)``.
 
 from ._baselines import ICGN, ICNN, MLPMap
 from ._critics import Critic
-from ._mgn import ACTIVATIONS, CMGN, MMGN, MonotoneGradientNet, logdet_spd
+from ._mgn import ACTIVATIONS, CMGN, MMGN, MonotoneGradientNet, init_affine, logdet_spd
 from ._potentials import ConvexPotential, PotentialMLP, QuadraticConvexPotential
 from ._softmax import SoftmaxMGradNetM
 
@@ -25,6 +25,7 @@ __all__ = [
     "MMGN",
     "MonotoneGradientNet",
     "SoftmaxMGradNetM",
+    "init_affine",
     "logdet_spd",
     "ICNN",
     "ICGN",

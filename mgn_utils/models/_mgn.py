@@ -41,7 +41,7 @@ from torch.nn import functional as F
 
 from .._validation import check_finite, check_float, check_int
 
-__all__ = ["MonotoneGradientNet", "CMGN", "MMGN", "ACTIVATIONS"]
+__all__ = ["MonotoneGradientNet", "CMGN", "MMGN", "ACTIVATIONS", "init_affine", "logdet_spd"]
 
 # Activation functions with their derivatives. Every derivative is >= 0, which is what
 # makes D(x) nonnegative in the C-MGN Jacobian. softplus mirrors torch's threshold of 20:
@@ -190,33 +190,7 @@ class MonotoneGradientNet(nn.Module):
         -------
         self
         """
-        from ..autodiff import jacobian
-        from ..distributions import sqrtm_psd
-
-        A = torch.as_tensor(A, dtype=torch.float64, device=self.V.device)
-        b = torch.as_tensor(b, dtype=torch.float64, device=self.V.device).reshape(-1)
-        x = torch.as_tensor(x, device=self.V.device).to(self.V.dtype)
-        if A.shape != (self.dim, self.dim) or b.shape != (self.dim,):
-            raise ValueError(
-                f"A must have shape ({self.dim}, {self.dim}) and b ({self.dim},), "
-                f"got {tuple(A.shape)} and {tuple(b.shape)}"
-            )
-        eye = torch.eye(self.dim, dtype=A.dtype, device=A.device)
-        J = jacobian(self, x[:n_jacobian]).detach().mean(0).to(A.dtype)
-        with torch.no_grad():
-            lin = (self.V.T @ self.V).to(A.dtype) + self.eps * eye
-            C = A - (J - lin)
-            C = (C + C.T) / 2
-            evals, evecs = torch.linalg.eigh(C)
-            floor = 0.05 * float(torch.linalg.eigvalsh(A).min())
-            C = evecs @ torch.diag(evals.clamp_min(floor)) @ evecs.T
-            root = sqrtm_psd(C - self.eps * eye).to(self.V)
-            if self.V.shape[0] != self.dim:
-                raise ValueError("init_affine needs a full V (v_rank=None)")
-            self.V.copy_(root)
-            shift = (x.to(A.dtype) @ A + b - self(x).to(A.dtype)).mean(0)
-            self._output_bias().add_(shift.to(self.V))
-        return self
+        return init_affine(self, A, b, x, n_jacobian)
 
     @classmethod
     def gaussian_start(cls, xs, xt, *args, n_jacobian: int = 512, **kwargs):
@@ -248,9 +222,6 @@ class MonotoneGradientNet(nn.Module):
         if xs.is_floating_point():
             model = model.to(dtype=xs.dtype)
         return model.init_affine(A, b, xs, n_jacobian=n_jacobian)
-
-    def _output_bias(self) -> torch.Tensor:
-        raise NotImplementedError
 
     def logdet_jacobian(self, x: torch.Tensor, method: str = "auto") -> torch.Tensor:
         """``log det J_T(x)`` for each row of ``x``: shape ``(B, d) -> (B,)``, in closed form.
@@ -356,9 +327,6 @@ class CMGN(MonotoneGradientNet):
     def hidden_rank(self) -> int:
         return self.hidden
 
-    def _output_bias(self) -> torch.Tensor:
-        return self.b_out
-
     def potential(self, x: torch.Tensor, n_nodes: int = 32) -> torch.Tensor:
         """The convex potential ``φ(x) − φ(0)`` with ``T = ∇φ``: ``(B, d) -> (B,)``.
 
@@ -451,9 +419,6 @@ class MMGN(MonotoneGradientNet):
     def hidden_rank(self) -> int:
         return self.modules_count * (self.hidden + 1)
 
-    def _output_bias(self) -> torch.Tensor:
-        return self.a
-
     def potential(self, x: torch.Tensor) -> torch.Tensor:
         """Closed-form convex potential ``φ(x) = aᵀx + ½ xᵀ(VᵀV + εI)x + Σ_k ½ s_k(W_k x + b_k)²``.
 
@@ -481,3 +446,40 @@ class MMGN(MonotoneGradientNet):
         G = torch.cat([torch.cat([g11, g12], 2), torch.cat([g12.transpose(1, 2), g22], 2)], 1)
         c = torch.cat([c_w, torch.ones_like(s)], dim=1)
         return G, c
+
+
+def init_affine(T: nn.Module, A, b, x, n_jacobian: int = 512) -> nn.Module:
+    """Start a map ``T`` with a PSD linear term close to ``x ↦ x A + b``, in place.
+
+    ``T`` is any module used as ``(VᵀV + εI) x + bias + (non-linear part)`` with parameters
+    ``V`` ``(d, d)``, ``eps`` and ``b_out`` (or ``a``) — the MGNs, or a chapter's own
+    variant. See :meth:`MonotoneGradientNet.init_affine`. Returns ``T``.
+    """
+    from ..autodiff import jacobian
+    from ..distributions import sqrtm_psd
+
+    dim = T.V.shape[1]
+    A = torch.as_tensor(A, dtype=torch.float64, device=T.V.device)
+    b = torch.as_tensor(b, dtype=torch.float64, device=T.V.device).reshape(-1)
+    x = torch.as_tensor(x, device=T.V.device).to(T.V.dtype)
+    if A.shape != (dim, dim) or b.shape != (dim,):
+        raise ValueError(
+            f"A must have shape ({dim}, {dim}) and b ({dim},), "
+            f"got {tuple(A.shape)} and {tuple(b.shape)}"
+        )
+    if T.V.shape[0] != dim:
+        raise ValueError("init_affine needs a full V (v_rank=None)")
+    eye = torch.eye(dim, dtype=A.dtype, device=A.device)
+    J = jacobian(T, x[:n_jacobian]).detach().mean(0).to(A.dtype)
+    with torch.no_grad():
+        lin = (T.V.T @ T.V).to(A.dtype) + T.eps * eye
+        C = A - (J - lin)
+        C = (C + C.T) / 2
+        evals, evecs = torch.linalg.eigh(C)
+        floor = 0.05 * float(torch.linalg.eigvalsh(A).min())
+        C = evecs @ torch.diag(evals.clamp_min(floor)) @ evecs.T
+        T.V.copy_(sqrtm_psd(C - T.eps * eye).to(T.V))
+        bias = T.b_out if hasattr(T, "b_out") else T.a
+        shift = (x.to(A.dtype) @ A + b - T(x).to(A.dtype)).mean(0)
+        bias.add_(shift.to(bias))
+    return T

@@ -38,8 +38,11 @@ def sample_gaussian_map(x: torch.Tensor, y: torch.Tensor):
 def affine_init(
     T: nn.Module, A: torch.Tensor, b: torch.Tensor, x: torch.Tensor, n_jacobian: int = 512
 ) -> nn.Module:
-    """Start an MGN close to ``x ↦ x A + b``: ``T.init_affine(A, b, x, n_jacobian)``."""
-    return T.init_affine(A, b, x, n_jacobian=n_jacobian)
+    """Start a map with a PSD linear term close to ``x ↦ x A + b``
+    (:func:`mgn_utils.models.init_affine`)."""
+    from ..models import init_affine
+
+    return init_affine(T, A, b, x, n_jacobian=n_jacobian)
 
 
 @dataclass
