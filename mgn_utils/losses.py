@@ -33,6 +33,7 @@ from ._validation import (
     in_functorch,
 )
 from .autodiff import logdet_jacobian as _autograd_logdet
+from .models._critics import Critic  # re-exported: the critic of gradient_penalty
 
 __all__ = [
     "Critic",
@@ -328,7 +329,8 @@ def _ot_value(x, y, a, b, eps, n_iter, tol, scaling, symmetric=False):
         why = (
             f"n_iter={n_iter} iterations"
             if it == n_iter
-            else f"{it} iterations (stalled: the {x.dtype} rounding floor; use float64 or raise tol)"
+            else f"{it} iterations (stalled: the {x.dtype} rounding floor; "
+            "use float64 or raise tol)"
         )
         warnings.warn(
             f"Sinkhorn did not converge: marginal error {err:.3g} > tol={tol:g} after {why}, at "
@@ -611,6 +613,3 @@ def critic_step(
     loss.backward()
     optimizer.step()
     return float(w.detach())
-
-
-from .models._critics import Critic  # re-exported: the critic of gradient_penalty

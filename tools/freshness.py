@@ -73,16 +73,24 @@ class Layout:
 SETUP_TEMPLATE = string.Template("""\
 # Colab only: install the course's helper package (Colab's own PyTorch is kept).
 # A failed install stops here: check the repository url and your connection, then re-run.
-import subprocess, sys
+import subprocess
+import sys
+
 if "google.colab" in sys.modules:
     _url = "git+$url"
-    _pip = subprocess.run([sys.executable, "-m", "pip", "install", "-q", f"mgn-utils @ {_url}"],
-                          capture_output=True, text=True)
+    _pip = subprocess.run(
+        [sys.executable, "-m", "pip", "install", "-q", f"mgn-utils @ {_url}"],
+        capture_output=True,
+        text=True,
+    )
     if _pip.returncode != 0:
         print(_pip.stdout[-3000:], _pip.stderr[-3000:], sep="\\n")
-        raise RuntimeError(f"installing mgn-utils failed: pip exited with code {_pip.returncode} "
-                           f"(check the repository url {_url} / your connection)")
+        raise RuntimeError(
+            f"installing mgn-utils failed: pip exited with code {_pip.returncode} "
+            f"(check the repository url {_url} / your connection)"
+        )
     import importlib
+
     importlib.invalidate_caches()""")
 
 
