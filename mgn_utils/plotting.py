@@ -756,7 +756,18 @@ def interpolation_strip(
 Format = Union[str, Callable[[object], str]]
 
 
+def _scalar(value):
+    """0-d tensors and numpy scalars as Python numbers (other values unchanged)."""
+    if torch.is_tensor(value) and value.numel() == 1:
+        return value.item()
+    if isinstance(value, np.generic):
+        return value.item()
+    return value
+
+
 def _cell(value, spec: Format) -> str:
+    if isinstance(value, str) and value == "":
+        return ""
     if value is None or (isinstance(value, float) and math.isnan(value)):
         text = "—"
     elif callable(spec):
@@ -767,8 +778,6 @@ def _cell(value, spec: Format) -> str:
         text = f"{value:,}" if spec and "," in spec else str(value)
     elif isinstance(value, numbers.Real):
         text = format(float(value), spec)
-    elif torch.is_tensor(value) and value.numel() == 1:
-        return _cell(value.item(), spec)
     else:
         text = str(value)
     return text.replace("|", "\\|").replace("\n", " ")
@@ -825,7 +834,7 @@ def table(
             row = list(row)
         if len(row) != len(columns):
             raise ValueError(f"row {i} has {len(row)} cells, but there are {len(columns)} columns")
-        body.append(row)
+        body.append([_scalar(v) for v in row])
     specs = [fmt.get(c, ".4g") if isinstance(fmt, Mapping) else fmt for c in columns]
     if align is None:
 
@@ -833,7 +842,12 @@ def table(
             return isinstance(v, numbers.Number) and not isinstance(v, bool)
 
         align = [
-            "right" if body and all(numeric(r[j]) or r[j] is None for r in body) else "left"
+            "right"
+            if any(numeric(r[j]) for r in body)
+            and all(
+                numeric(r[j]) or r[j] is None or isinstance(r[j], str) and not r[j] for r in body
+            )
+            else "left"
             for j in range(len(columns))
         ]
     if len(align) != len(columns):
