@@ -216,3 +216,25 @@ def as_weights(w, n: int, name: str, like: torch.Tensor, atol: float = 1e-6) -> 
         if abs(total - 1) > atol:
             raise ValueError(f"{name} must sum to 1 (probability weights), got sum {total:.9g}")
     return w
+
+
+def check_map_input(x, dim: int, dtype: torch.dtype, finite: bool = False) -> None:
+    """The input checks shared by every ``(B, d) -> (B, d)`` map of :mod:`mgn_utils.models`.
+
+    ``x`` must be a tensor of shape ``(B, dim)`` (batch-first row vectors) of the model's
+    ``dtype``; with ``finite=True`` (a model's opt-in ``check_finite``) its values are checked
+    too, which synchronises a GPU with the host.
+    """
+    if not torch.is_tensor(x):
+        raise ValueError(f"expected a torch.Tensor of shape (B, {dim}), got {type(x).__name__}")
+    if x.ndim != 2 or x.shape[1] != dim:
+        raise ValueError(
+            f"expected x of shape (B, {dim}) (batch-first row vectors), got {tuple(x.shape)}"
+        )
+    if x.dtype != dtype:
+        raise ValueError(
+            f"expected x of dtype {dtype} (the model's dtype), got {x.dtype}; "
+            f"use x.to({dtype}) or model.to({x.dtype})"
+        )
+    if finite:
+        check_finite(x, "x")

@@ -145,3 +145,46 @@ def test_bad_constructor_arguments():
     ):
         with pytest.raises(ValueError):
             make()
+
+
+# -- ICNN with a quadratic term: identity and Gaussian starts ------------------------------
+
+
+def _relative_error(y, ref):
+    return float((y - ref).pow(2).sum(1).mean() / ref.var(0).sum())
+
+
+def test_icnn_quadratic_map_is_gradient_of_potential(device):
+    torch.manual_seed(0)
+    m = ICNN(3, 8, layers=2, quadratic=True).double().to(device)
+    with torch.no_grad():
+        m.V.normal_()
+    x = torch.randn(16, 3, dtype=torch.float64, device=device)
+    g = torch.func.vmap(torch.func.grad(lambda v: m.potential(v[None])[0]))(x)
+    assert torch.allclose(g, m(x), atol=1e-12)
+    eigenvalues = torch.linalg.eigvalsh(m.jacobian(x))
+    assert eigenvalues.min() >= -1e-10
+
+
+def test_icnn_gaussian_and_identity_start(device):
+    from mgn_utils.distributions import empirical_gaussian_map
+
+    torch.manual_seed(1)
+    xs = torch.randn(2000, 4, dtype=torch.float64, device=device)
+    L = torch.randn(4, 4, dtype=torch.float64, device=device)
+    xt = xs @ L + 1.0
+    A, b = empirical_gaussian_map(xs, xt)
+    ref = xs @ torch.as_tensor(A, device=device) + torch.as_tensor(b, device=device)
+    m = ICNN.gaussian_start(xs, xt, 16, 2)
+    assert m.V is not None and m.V.device.type == torch.device(device).type
+    untrained = ICNN(4, 16, 2, quadratic=True).double().to(device)
+    start = _relative_error(m(xs), ref)
+    assert start < 1e-4 < _relative_error(untrained(xs), ref)
+    assert _relative_error(ICNN.identity_start(xs, 16, 2)(xs), xs) < 1e-4
+
+
+def test_icnn_without_quadratic_term_cannot_start_affine():
+    with pytest.raises(ValueError, match="quadratic=True"):
+        ICNN(3, 8).init_affine(torch.eye(3), torch.zeros(3), torch.randn(10, 3))
+    with pytest.raises(ValueError, match="quadratic must be True or False"):
+        ICNN(3, 8, quadratic=1)

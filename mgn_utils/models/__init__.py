@@ -15,7 +15,15 @@ closed form, and ``T(x) = ∇φ(x)``.
 
 from ._baselines import ICGN, ICNN, MLPMap
 from ._critics import Critic
-from ._mgn import ACTIVATIONS, CMGN, MMGN, MonotoneGradientNet, init_affine, logdet_spd
+from ._mgn import (
+    ACTIVATIONS,
+    CMGN,
+    MMGN,
+    AffineStart,
+    MonotoneGradientNet,
+    init_affine,
+    logdet_spd,
+)
 from ._potentials import ConvexPotential, PotentialMLP, QuadraticConvexPotential
 from ._softmax import SoftmaxMGradNetM
 
@@ -26,6 +34,7 @@ __all__ = [
     "MonotoneGradientNet",
     "SoftmaxMGradNetM",
     "init_affine",
+    "AffineStart",
     "logdet_spd",
     "ICNN",
     "ICGN",

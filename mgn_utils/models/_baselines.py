@@ -12,27 +12,11 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from .._validation import check_finite, check_int
-from ._mgn import ACTIVATIONS
+from .._validation import check_int
+from .._validation import check_map_input as _check_map_input
+from ._mgn import ACTIVATIONS, AffineStart
 
 __all__ = ["ICNN", "ICGN", "MLPMap"]
-
-
-def _check_map_input(x: torch.Tensor, dim: int, dtype: torch.dtype, finite: bool = False) -> None:
-    """The input checks of :class:`MonotoneGradientNet`, for maps without a ``V`` matrix."""
-    if not torch.is_tensor(x):
-        raise ValueError(f"expected a torch.Tensor of shape (B, {dim}), got {type(x).__name__}")
-    if x.ndim != 2 or x.shape[1] != dim:
-        raise ValueError(
-            f"expected x of shape (B, {dim}) (batch-first row vectors), got {tuple(x.shape)}"
-        )
-    if x.dtype != dtype:
-        raise ValueError(
-            f"expected x of dtype {dtype} (the model's dtype), got {x.dtype}; "
-            f"use x.to({dtype}) or model.to({x.dtype})"
-        )
-    if finite:  # opt-in (model.check_finite = True): reading values syncs with the device
-        check_finite(x, "x")
 
 
 def _check_dim(dim) -> int:
@@ -44,14 +28,14 @@ def _inverse_softplus(y: torch.Tensor) -> torch.Tensor:
     return y + torch.log(-torch.expm1(-y))
 
 
-class ICNN(nn.Module):
+class ICNN(AffineStart, nn.Module):
     r"""Input convex neural network (Amos, Xu & Kolter, 2017) used as a gradient map.
 
     The potential ``φ: (B, d) -> (B,)`` has ``L = layers`` hidden layers of width ``h``::
 
         z_1     = softplus(W_0 x + b_0)
         z_{k+1} = softplus(U_k z_k + W_k x + b_k)      k = 1, ..., L-1
-        φ(x)    = u_outᵀ z_L + w_outᵀ x
+        φ(x)    = u_outᵀ z_L + w_outᵀ x  (+ ½ ‖V x‖² with quadratic=True)
 
     ``φ`` is convex in ``x`` because every ``U_k`` and ``u_out`` is elementwise nonnegative
     (stored as ``softplus`` of an unconstrained parameter) and softplus is convex and
@@ -62,18 +46,37 @@ class ICNN(nn.Module):
     composes with ``torch.func`` transforms. A constant added to ``φ`` would not
     change ``T``, so there is no output bias.
 
-    Parameter count: ``(d + 1) h + (L - 1)(h² + (d + 1) h) + h + d``.
+    With ``quadratic=True`` the potential has the convex quadratic term ``½ ‖V x‖²``
+    (``V`` of shape ``(d, d)``, started at the identity), so the map has the linear part
+    ``VᵀV x`` of the dense ICNNs of Korotin et al. (2021) and OTT-JAX; this is what
+    :meth:`identity_start` and :meth:`gaussian_start` (inherited from
+    :class:`~mgn_utils.models.AffineStart`) need to start the map at the identity or at the
+    Gaussian OT map between two samples.
 
-    Args:
-        dim: input dimension ``d``.
-        hidden: width ``h`` of every hidden layer.
-        layers: number ``L >= 1`` of hidden layers.
+    Parameter count: ``(d + 1) h + (L - 1)(h² + (d + 1) h) + h + d`` (``+ d²`` with
+    ``quadratic=True``).
+
+    Parameters
+    ----------
+    dim : int
+        Input dimension ``d``.
+    hidden : int
+        Width ``h`` of every hidden layer.
+    layers : int
+        Number ``L >= 1`` of hidden layers.
+    quadratic : bool
+        Add the quadratic term ``½ ‖V x‖²`` to the potential.
     """
 
     check_finite: bool = False
 
-    def __init__(self, dim: int, hidden: int, layers: int = 2):
+    _affine_start_kwargs = {"quadratic": True}
+    eps: float = 0.0  # the linear part is VᵀV + eps·I (the contract of AffineStart)
+
+    def __init__(self, dim: int, hidden: int, layers: int = 2, quadratic: bool = False):
         super().__init__()
+        if not isinstance(quadratic, bool):
+            raise ValueError(f"quadratic must be True or False, got {quadratic!r}")
         dim, hidden, layers = (
             _check_dim(dim),
             check_int(hidden, "hidden"),
@@ -97,6 +100,7 @@ class ICNN(nn.Module):
         )
         self.u_raw = nn.Parameter(_inverse_softplus(torch.rand(hidden).clamp_min(1e-3) / hidden))
         self.w_out = nn.Parameter(torch.zeros(dim))
+        self.V = nn.Parameter(torch.eye(dim)) if quadratic else None
 
     def _check_input(self, x):
         _check_map_input(x, self.dim, self.w_out.dtype, self.check_finite)
@@ -107,7 +111,10 @@ class ICNN(nn.Module):
         z = F.softplus(x @ self.W[0].T + self.b[0])
         for k in range(1, self.layers):
             z = F.softplus(z @ F.softplus(self.U_raw[k - 1]).T + x @ self.W[k].T + self.b[k])
-        return z @ F.softplus(self.u_raw) + x @ self.w_out
+        phi = z @ F.softplus(self.u_raw) + x @ self.w_out
+        if self.V is not None:
+            phi = phi + 0.5 * (x @ self.V.T).pow(2).sum(1)
+        return phi
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """``T(x) = ∇φ(x)``: ``(B, d) -> (B, d)``, differentiable w.r.t. the parameters.
@@ -135,6 +142,8 @@ class ICNN(nn.Module):
         for k in range(self.layers - 1, 0, -1):
             delta = (delta @ F.softplus(self.U_raw[k - 1])) * dact(pre[k - 1])
             out = out + delta @ self.W[k - 1]
+        if self.V is not None:
+            out = out + (x @ self.V.T) @ self.V
         return out
 
     def jacobian(self, x: torch.Tensor) -> torch.Tensor:

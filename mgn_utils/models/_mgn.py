@@ -39,9 +39,17 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from .._validation import check_finite, check_float, check_int
+from .._validation import check_finite, check_float, check_int, check_map_input
 
-__all__ = ["MonotoneGradientNet", "CMGN", "MMGN", "ACTIVATIONS", "init_affine", "logdet_spd"]
+__all__ = [
+    "AffineStart",
+    "MonotoneGradientNet",
+    "CMGN",
+    "MMGN",
+    "ACTIVATIONS",
+    "init_affine",
+    "logdet_spd",
+]
 
 # Activation functions with their derivatives. Every derivative is >= 0, which is what
 # makes D(x) nonnegative in the C-MGN Jacobian. softplus mirrors torch's threshold of 20:
@@ -106,67 +114,16 @@ def _logcosh(z: torch.Tensor) -> torch.Tensor:
     return a + F.softplus(-2 * a) - math.log(2.0)
 
 
-class MonotoneGradientNet(nn.Module):
-    """Common parts of C-MGN and M-MGN: the ``(VᵀV + εI) x`` term, input checks, log-det.
+class AffineStart:
+    """Affine starts for maps of the form ``(VᵀV + εI) x + bias + (non-linear part)``.
 
-    Subclasses implement ``forward``, ``potential``, ``jacobian``, ``hidden_rank`` and
-    ``_lowrank_gram``. Set ``model.check_finite = True`` to have every call check that its
-    input is finite (off by default: the check synchronises a GPU with the host).
+    Mixed into the MGNs and into :class:`~mgn_utils.models.ICNN` (with ``quadratic=True``).
+    The class needs parameters ``V`` of shape ``(d, d)``, a float ``eps`` and an output bias
+    (``b_out``, ``a`` or ``w_out``).
     """
 
-    check_finite: bool = False
-
-    def __init__(self, dim: int, eps: float = 1e-6, v_rank: int | None = None):
-        super().__init__()
-        dim = check_int(dim, "dim")
-        eps = check_float(eps, "eps", nonnegative=True)
-        if v_rank is not None:
-            v_rank = check_int(v_rank, "v_rank (None for a full (d, d) V)", 1, dim)
-        self.dim = dim
-        self.eps = float(eps)
-        # V is (r, d): VᵀV has rank <= r. r = d (default) starts at VᵀV = I, well conditioned
-        # (a Gaussian V gives cond(VᵀV) up to 1e8 at d = 784); r < d starts at an orthogonal
-        # projection and saves (d - r) d
-        # parameters (784-D images), but A = VᵀV + εI is then nearly singular: fine for
-        # sample-based losses, not for the log-det.
-        self.V = nn.Parameter(torch.empty(v_rank or dim, dim))
-        nn.init.orthogonal_(self.V)
-
-    # -- helpers -----------------------------------------------------------------------
-    def linear_part(self) -> torch.Tensor:
-        """The constant PSD matrix ``A = VᵀV + εI`` of shape ``(d, d)``."""
-        eye = torch.eye(self.dim, dtype=self.V.dtype, device=self.V.device)
-        return self.V.T @ self.V + self.eps * eye
-
-    def _check_input(self, x: torch.Tensor) -> None:
-        if not torch.is_tensor(x):
-            raise ValueError(
-                f"expected a torch.Tensor of shape (B, {self.dim}), got {type(x).__name__}"
-            )
-        if x.ndim != 2 or x.shape[1] != self.dim:
-            raise ValueError(
-                f"expected x of shape (B, {self.dim}) (batch-first row vectors), got "
-                f"{tuple(x.shape)}"
-            )
-        if x.dtype != self.V.dtype:
-            raise ValueError(
-                f"expected x of dtype {self.V.dtype} (the model's dtype), got {x.dtype}; "
-                f"use x.to({self.V.dtype}) or model.to({x.dtype})"
-            )
-        if self.check_finite:  # opt-in: reading the values synchronises with the device
-            check_finite(x, "x")
-
-    def _lowrank_gram(self, x: torch.Tensor, L: torch.Tensor):
-        """Return ``(G, c)`` with ``J(x) = A + Uᵀ diag(c) U`` and ``G = U A⁻¹ Uᵀ``.
-
-        ``L`` is the Cholesky factor of ``A = VᵀV + εI``. ``G`` is ``(r, r)`` when ``U`` does
-        not depend on ``x`` (C-MGN) and ``(B, r, r)`` otherwise; ``c`` is ``(B, r)``, ``>= 0``.
-        """
-        raise NotImplementedError
-
-    def hidden_rank(self) -> int:
-        """Upper bound ``r`` on ``rank(J(x) - A)``; the lemma is used when ``r < d``."""
-        raise NotImplementedError
+    #: constructor options that :meth:`gaussian_start` and :meth:`identity_start` need
+    _affine_start_kwargs: dict = {}
 
     def init_affine(self, A, b, x, n_jacobian: int = 512):
         """Start the map close to the affine map ``x ↦ x A + b`` (row vectors), in place.
@@ -212,16 +169,89 @@ class MonotoneGradientNet(nn.Module):
 
         Returns
         -------
-        MonotoneGradientNet
+        nn.Module
+            An instance of the class the method is called on.
         """
         from ..distributions import empirical_gaussian_map
 
         A, b = empirical_gaussian_map(xs, xt)
         xs = torch.as_tensor(xs)
+        kwargs = {**cls._affine_start_kwargs, **kwargs}
         model = cls(xs.shape[1], *args, **kwargs).to(device=xs.device)
         if xs.is_floating_point():
             model = model.to(dtype=xs.dtype)
         return model.init_affine(A, b, xs, n_jacobian=n_jacobian)
+
+    @classmethod
+    def identity_start(cls, xs, *args, n_jacobian: int = 512, **kwargs):
+        """A new network started close to the identity map on the samples ``xs``.
+
+        :meth:`init_affine` with ``A = I`` and ``b = 0``; the standard start of input convex
+        networks in the W2 literature (Korotin et al., 2021, who pretrain to it).
+
+        Parameters
+        ----------
+        xs : Tensor, shape ``(n, d)``
+            Source samples where the agreement is sought.
+        *args, **kwargs
+            The constructor's arguments (``dim`` is taken from the samples).
+        """
+        xs = torch.as_tensor(xs)
+        d = xs.shape[1]
+        eye = torch.eye(d, dtype=torch.float64, device=xs.device)
+        kwargs = {**cls._affine_start_kwargs, **kwargs}
+        model = cls(d, *args, **kwargs).to(device=xs.device)
+        if xs.is_floating_point():
+            model = model.to(dtype=xs.dtype)
+        return model.init_affine(eye, torch.zeros(d, dtype=torch.float64), xs, n_jacobian)
+
+
+class MonotoneGradientNet(AffineStart, nn.Module):
+    """Common parts of C-MGN and M-MGN: the ``(VᵀV + εI) x`` term, input checks, log-det.
+
+    Subclasses implement ``forward``, ``potential``, ``jacobian``, ``hidden_rank`` and
+    ``_lowrank_gram``. Set ``model.check_finite = True`` to have every call check that its
+    input is finite (off by default: the check synchronises a GPU with the host).
+    """
+
+    check_finite: bool = False
+
+    def __init__(self, dim: int, eps: float = 1e-6, v_rank: int | None = None):
+        super().__init__()
+        dim = check_int(dim, "dim")
+        eps = check_float(eps, "eps", nonnegative=True)
+        if v_rank is not None:
+            v_rank = check_int(v_rank, "v_rank (None for a full (d, d) V)", 1, dim)
+        self.dim = dim
+        self.eps = float(eps)
+        # V is (r, d): VᵀV has rank <= r. r = d (default) starts at VᵀV = I, well conditioned
+        # (a Gaussian V gives cond(VᵀV) up to 1e8 at d = 784); r < d starts at an orthogonal
+        # projection and saves (d - r) d
+        # parameters (784-D images), but A = VᵀV + εI is then nearly singular: fine for
+        # sample-based losses, not for the log-det.
+        self.V = nn.Parameter(torch.empty(v_rank or dim, dim))
+        nn.init.orthogonal_(self.V)
+
+    # -- helpers -----------------------------------------------------------------------
+    def linear_part(self) -> torch.Tensor:
+        """The constant PSD matrix ``A = VᵀV + εI`` of shape ``(d, d)``."""
+        eye = torch.eye(self.dim, dtype=self.V.dtype, device=self.V.device)
+        return self.V.T @ self.V + self.eps * eye
+
+    def _check_input(self, x: torch.Tensor) -> None:
+        check_map_input(x, self.dim, self.V.dtype, self.check_finite)
+
+    def _lowrank_gram(self, x: torch.Tensor, L: torch.Tensor):
+        """Return ``(G, c)`` with ``J(x) = A + Uᵀ diag(c) U`` and ``G = U A⁻¹ Uᵀ``.
+
+        ``L`` is the Cholesky factor of ``A = VᵀV + εI``. ``G`` is ``(r, r)`` when ``U`` does
+        not depend on ``x`` (C-MGN) and ``(B, r, r)`` otherwise; ``c`` is ``(B, r)``, ``>= 0``.
+        """
+        raise NotImplementedError
+
+    def hidden_rank(self) -> int:
+        """Upper bound ``r`` on ``rank(J(x) - A)``; the lemma is used when ``r < d``."""
+        raise NotImplementedError
 
     def logdet_jacobian(self, x: torch.Tensor, method: str = "auto") -> torch.Tensor:
         """``log det J_T(x)`` for each row of ``x``: shape ``(B, d) -> (B,)``, in closed form.
@@ -452,12 +482,17 @@ def init_affine(T: nn.Module, A, b, x, n_jacobian: int = 512) -> nn.Module:
     """Start a map ``T`` with a PSD linear term close to ``x ↦ x A + b``, in place.
 
     ``T`` is any module used as ``(VᵀV + εI) x + bias + (non-linear part)`` with parameters
-    ``V`` ``(d, d)``, ``eps`` and ``b_out`` (or ``a``) — the MGNs, or a chapter's own
-    variant. See :meth:`MonotoneGradientNet.init_affine`. Returns ``T``.
+    ``V`` ``(d, d)``, ``eps`` and ``b_out`` (or ``a``, or ``w_out``) — the MGNs, the ICNN with
+    ``quadratic=True``, or a chapter's own variant. See :meth:`MonotoneGradientNet.init_affine`. Returns ``T``.
     """
     from ..autodiff import jacobian
     from ..distributions import sqrtm_psd
 
+    if getattr(T, "V", None) is None:
+        raise ValueError(
+            f"init_affine needs a linear part V: {type(T).__name__} has none "
+            "(for an ICNN, build it with quadratic=True)"
+        )
     dim = T.V.shape[1]
     A = torch.as_tensor(A, dtype=torch.float64, device=T.V.device)
     b = torch.as_tensor(b, dtype=torch.float64, device=T.V.device).reshape(-1)
@@ -479,7 +514,7 @@ def init_affine(T: nn.Module, A, b, x, n_jacobian: int = 512) -> nn.Module:
         floor = 0.05 * float(torch.linalg.eigvalsh(A).min())
         C = evecs @ torch.diag(evals.clamp_min(floor)) @ evecs.T
         T.V.copy_(sqrtm_psd(C - T.eps * eye).to(T.V))
-        bias = T.b_out if hasattr(T, "b_out") else T.a
+        bias = next(getattr(T, n) for n in ("b_out", "a", "w_out") if hasattr(T, n))
         shift = (x.to(A.dtype) @ A + b - T(x).to(A.dtype)).mean(0)
         bias.add_(shift.to(bias))
     return T
