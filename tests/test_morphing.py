@@ -61,3 +61,28 @@ def test_checkpoint_roundtrip(tmp_path):
     assert got["sha256"] == entry["sha256"]
     x = torch.rand(4, 2)
     assert torch.equal(fresh(x), net(x))
+
+
+def test_softmax_mgradnet_potential_is_closed_form_and_map_is_its_gradient():
+    torch.manual_seed(0)
+    net = SoftmaxMGradNetM(modules=4, hidden=8).double()
+    with torch.no_grad():
+        for p in net.parameters():
+            p.normal_()
+    x = torch.rand(32, 2, dtype=torch.float64)
+    grad = torch.func.vmap(torch.func.grad(lambda v: net.potential(v[None])[0]))(x)
+    assert torch.allclose(grad, net(x), atol=1e-10)
+    # convex along a segment: second differences of phi are >= 0
+    t = torch.linspace(0, 1, 51, dtype=torch.float64)[:, None]
+    phi = net.potential(x[0] + t * (x[1] - x[0]))
+    assert (phi[:-2] - 2 * phi[1:-1] + phi[2:]).min() > -1e-10
+
+
+def test_softmax_mgradnet_rejects_bad_input():
+    net = SoftmaxMGradNetM(modules=2, hidden=3)
+    with pytest.raises(ValueError, match=r"shape \(B, 2\)"):
+        net([[0.1, 0.2]])
+    with pytest.raises(ValueError, match="dtype"):
+        net(torch.rand(4, 2, dtype=torch.float64))
+    with pytest.raises(ValueError, match="scale"):
+        SoftmaxMGradNetM(scale=0.0)

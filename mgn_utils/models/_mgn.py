@@ -39,7 +39,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from .._validation import check_finite, check_float, check_int, check_map_input
+from .._validation import check_float, check_int, check_map_input
 
 __all__ = [
     "AffineStart",
@@ -483,7 +483,8 @@ def init_affine(T: nn.Module, A, b, x, n_jacobian: int = 512) -> nn.Module:
 
     ``T`` is any module used as ``(VᵀV + εI) x + bias + (non-linear part)`` with parameters
     ``V`` ``(d, d)``, ``eps`` and ``b_out`` (or ``a``, or ``w_out``) — the MGNs, the ICNN with
-    ``quadratic=True``, or a chapter's own variant. See :meth:`MonotoneGradientNet.init_affine`. Returns ``T``.
+    ``quadratic=True``, or a chapter's own variant. See :meth:`AffineStart.init_affine`.
+    Returns ``T``.
     """
     from ..autodiff import jacobian
     from ..distributions import sqrtm_psd

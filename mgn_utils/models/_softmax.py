@@ -8,6 +8,8 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from .._validation import check_float, check_int, check_map_input
+
 __all__ = ["SoftmaxMGradNetM"]
 
 
@@ -26,10 +28,26 @@ class SoftmaxMGradNetM(nn.Module):
     ``c`` (centre) and ``s`` (scale) are fixed: they put the unit square at unit scale around 0, the
     range the initialisation (Xavier-uniform ``W_k``, as in the authors' code) expects.
 
-    Args: ``modules`` K, ``hidden`` h (units per module), ``dim`` d, ``center`` c, ``scale`` s.
+    The potential is ``φ(x) = cᵀx + s² g((x − c)/s)`` with
+    ``g(u) = β_0ᵀu + Σ_k (α_k/γ_k) [A_k LSE(z_k) + B_k LSE(−z_k)]``, ``z_k = γ_k (W_k u + b_k)``
+    (:meth:`potential`; ``T = ∇φ`` is tested against autograd).
+
+    Parameters
+    ----------
+    modules : int
+        Number ``K`` of modules.
+    hidden : int
+        Units ``h`` per module.
+    dim : int
+        Dimension ``d``.
+    center, scale : float
+        The fixed ``c`` and ``s > 0``.
+
     Maps ``(B, d) -> (B, d)``; :meth:`jacobian` ``(B, d) -> (B, d, d)``;
-    :meth:`logdet_jacobian` ``(B,)``.
+    :meth:`logdet_jacobian` and :meth:`potential` ``(B, d) -> (B,)``.
     """
+
+    check_finite: bool = False
 
     def __init__(
         self,
@@ -40,6 +58,14 @@ class SoftmaxMGradNetM(nn.Module):
         scale: float = 0.2,
     ):
         super().__init__()
+        modules, hidden, dim = (
+            check_int(modules, "modules"),
+            check_int(hidden, "hidden"),
+            check_int(dim, "dim"),
+        )
+        scale = check_float(scale, "scale", positive=True)
+        center = check_float(center, "center")
+        self.dim = dim
         bound = math.sqrt(6.0 / (hidden + dim))
         self.W = nn.Parameter((torch.rand(modules, hidden, dim) * 2 - 1) * bound)
         self.b = nn.Parameter(torch.zeros(modules, hidden))
@@ -50,20 +76,36 @@ class SoftmaxMGradNetM(nn.Module):
         self.bias = nn.Parameter(torch.zeros(dim))
         self.center, self.scale = float(center), float(scale)
 
-    def _parts(self, x):
+    def _z(self, x):
+        check_map_input(x, self.dim, self.W.dtype, self.check_finite)
         u = (x - self.center) / self.scale
-        z = F.softplus(self.gamma)[None, :, None] * (
+        return F.softplus(self.gamma)[None, :, None] * (
             torch.einsum("khd,bd->bkh", self.W, u) + self.b
         )
+
+    def _parts(self, x):
+        z = self._z(x)
         return torch.softmax(z, -1), torch.softmax(-z, -1)
 
+    def potential(self, x: torch.Tensor) -> torch.Tensor:
+        """The convex potential ``φ(x)`` in closed form: ``(B, d) -> (B,)``."""
+        z = self._z(x)  # (B, K, h)
+        u = (x - self.center) / self.scale
+        lse = F.softplus(self.act_a) * torch.logsumexp(z, -1) + F.softplus(
+            self.act_b
+        ) * torch.logsumexp(-z, -1)  # (B, K)
+        g = u @ self.bias + lse @ (F.softplus(self.alpha) / F.softplus(self.gamma))
+        return x @ torch.full_like(self.bias, self.center) + self.scale**2 * g
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """``T(x)``: ``(B, d) -> (B, d)``."""
         p, q = self._parts(x)
         sig = F.softplus(self.act_a)[:, None] * p - F.softplus(self.act_b)[:, None] * q  # (B, K, h)
         g = torch.einsum("k,bkh,khd->bd", F.softplus(self.alpha), sig, self.W) + self.bias
         return self.center + self.scale * g
 
     def jacobian(self, x: torch.Tensor) -> torch.Tensor:
+        """Closed-form Jacobian ``(B, d) -> (B, d, d)``, symmetric PSD."""
         p, q = self._parts(x)
         c = F.softplus(self.alpha) * F.softplus(self.gamma)
         WW = self.W[..., :, None] * self.W[..., None, :]  # (K, h, d, d)
