@@ -54,3 +54,15 @@ def test_gradients_flow_and_bad_input_is_rejected():
         Banana(scale=(1.0, 0.0))
     with pytest.raises(ValueError, match="shift"):
         Banana(shift=(0.0, 0.0, 1.0))
+
+
+def test_banana_to_device_keeps_density_and_samples_there(device):
+    base = Banana(a=0.8, b=1.0, scale=(1.0, 0.5), angle=0.3, shift=(1.0, -1.0))
+    moved = base.to(device)
+    assert moved.device.type == torch.device(device).type
+    g = torch.Generator(device=device).manual_seed(0)
+    y = moved.sample(100, generator=g)
+    assert y.device.type == moved.device.type and y.shape == (100, 2)
+    assert torch.allclose(moved.log_prob(y).cpu(), base.log_prob(y.cpu()), atol=1e-5)
+    assert torch.allclose(moved.mean.cpu(), base.mean) and torch.allclose(moved.cov.cpu(), base.cov)
+    assert base.to(dtype=torch.float64).sample(3).dtype == torch.float64

@@ -76,3 +76,16 @@ def test_bad_images_raise(bad):
 def test_bad_points_raise():
     with pytest.raises(ValueError):
         ImageKDE(_image()).log_prob(torch.zeros(4, 3))
+
+
+def test_image_kde_to_device_keeps_density_and_samples_there(device):
+    img = np.zeros((4, 5))
+    img[1, 2], img[3, 0] = 1.0, 3.0
+    base = ImageKDE(img, bandwidth=1e-2)
+    moved = base.to(device)
+    assert moved.device.type == torch.device(device).type and moved.bandwidth == base.bandwidth
+    g = torch.Generator(device=device).manual_seed(0)
+    x = moved.sample(200, generator=g)
+    assert x.device.type == moved.device.type and x.shape == (200, 2)
+    assert torch.allclose(moved.log_prob(x).cpu(), base.log_prob(x.cpu()), atol=1e-4)
+    assert base.to(dtype=torch.float64).sample(3).dtype == torch.float64

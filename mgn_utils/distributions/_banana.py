@@ -40,8 +40,10 @@ class Banana:
     shift : pair of floats, shape ``(2,)``
     dtype : floating dtype of samples and parameters (default ``torch.get_default_dtype()``).
 
-    Methods follow :class:`Gaussian`: ``sample(n, generator) -> (n, 2)``,
-    ``log_prob(y: (n, 2)) -> (n,)``; properties ``dim`` (2), ``mean`` ``(2,)``, ``cov`` ``(2, 2)``.
+    Methods follow :class:`Gaussian`: ``sample(n, generator) -> (n, 2)`` (on the
+    distribution's device; a generator must live there too), ``log_prob(y: (n, 2)) -> (n,)``,
+    ``to(device, dtype)``; properties ``dim`` (2), ``device``, ``dtype``, ``mean`` ``(2,)``,
+    ``cov`` ``(2, 2)``.
 
     Raises
     ------
@@ -89,10 +91,31 @@ class Banana:
         return self._dtype
 
     @property
+    def device(self) -> torch.device:
+        return self._shift.device
+
+    def to(self, device=None, dtype=None) -> Banana:
+        """New ``Banana`` with its parameters moved to ``device`` and/or cast to ``dtype``."""
+        new = Banana(
+            self.a,
+            self.b,
+            self._scale.tolist(),
+            self.angle,
+            self._shift.tolist(),
+            dtype=self._dtype if dtype is None else dtype,
+        )
+        if device is not None:
+            new._scale, new._shift, new._R = (
+                t.to(device) for t in (new._scale, new._shift, new._R)
+            )
+            new._base = new._base.to(device=device)
+        return new
+
+    @property
     def mean(self) -> torch.Tensor:
         """Mean, shape ``(2,)`` (closed form)."""
         s1 = self._scale[0]
-        m0 = torch.stack([torch.zeros((), dtype=self._dtype), self.a * (s1**2 - self.b)])
+        m0 = torch.stack([torch.zeros_like(s1), self.a * (s1**2 - self.b)])
         return self._R @ m0 + self._shift
 
     @property

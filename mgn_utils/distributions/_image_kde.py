@@ -86,6 +86,20 @@ class ImageKDE:
         return self._dtype
 
     @property
+    def device(self) -> torch.device:
+        return self.centers.device
+
+    def to(self, device=None, dtype=None) -> ImageKDE:
+        """New ``ImageKDE`` with its centres and weights moved and/or cast (same bandwidth)."""
+        new = object.__new__(ImageKDE)
+        new.__dict__.update(self.__dict__)
+        new._dtype = self._dtype if dtype is None else dtype
+        new.weights = self.weights.to(device=device, dtype=new._dtype)
+        new.centers = self.centers.to(device=device, dtype=new._dtype)
+        new._log_w = torch.log(new.weights)
+        return new
+
+    @property
     def n_components(self) -> int:
         """Number of pixels with nonzero intensity."""
         return int(self.weights.shape[0])
@@ -97,16 +111,16 @@ class ImageKDE:
 
     def sample(self, n: int, generator: Optional[torch.Generator] = None) -> torch.Tensor:
         """Draw ``n`` points ``(n, 2)``: a pixel ``k`` with probability ``w_k``, then
-        ``c_k + √h ξ``."""
+        ``c_k + √h ξ``, on the distribution's device (a ``generator`` must live there too)."""
         n = _check_n(n)
-        dev = "cpu" if generator is None else generator.device
+        dev = self.centers.device
         k = (
-            torch.multinomial(self.weights.to(dev), n, replacement=True, generator=generator)
+            torch.multinomial(self.weights, n, replacement=True, generator=generator)
             if n
             else torch.zeros(0, dtype=torch.long, device=dev)
         )
         noise = torch.randn(n, 2, generator=generator, dtype=self._dtype, device=dev)
-        return self.centers.to(dev)[k] + math.sqrt(self._bandwidth) * noise
+        return self.centers[k] + math.sqrt(self._bandwidth) * noise
 
     def log_prob(self, x) -> torch.Tensor:
         """``log p(x)`` for the rows of ``x`` ``(n, 2)`` → ``(n,)``: a logsumexp over the
