@@ -251,3 +251,18 @@ def test_corrupted_checkpoint_is_refused(tmp_path):
     with pytest.raises(ValueError, match="corrupted") as e:
         w2bench.load_pair(2, root=tmp_path, download=False)
     assert "2_v1.pt" in str(e.value) and "shared" not in str(e.value)
+
+
+@needs_data
+def test_pair_to_device_samples_and_maps_there(device):
+    pair = w2bench.load_pair(2, root=ROOT)
+    moved = pair.to(device)
+    assert moved.device.type == torch.device(device).type
+    g = torch.Generator(device=device).manual_seed(0)
+    x = moved.sample_source(64, generator=g)
+    assert x.device.type == moved.device.type
+    assert torch.allclose(moved.true_map(x).cpu(), pair.true_map(x.cpu()), atol=1e-5)
+    assert moved.l2_uvp(moved.linear_map, x) == pytest.approx(pair.l2_uvp(pair.linear_map, x.cpu()))
+    if moved.device.type != "cpu":
+        with pytest.raises(ValueError, match="pair.to"):
+            pair.true_map(x)

@@ -195,18 +195,40 @@ def _icnn_potential(sd: dict, x: torch.Tensor) -> torch.Tensor:
 class W2BenchPair:
     """One benchmark pair ``P -> Q`` in dimension ``dim`` (build it with :func:`load_pair`).
 
-    Attributes (float32 tensors unless stated):
-        dim: the dimension ``d`` (int).
-        state_dicts: the two potentials ``ψ_v1``, ``ψ_v2`` (the checkpoints' state dicts).
-        centers ``(3, d)``, maps ``(3, d, d)``: Mix3's components ``N(C_k, σ² A_k A_kᵀ)``.
-        m ``(d,)``, s (float): the standardisation of ``T*``.
-        source_var, target_var (floats): the metric's ``Var(P)``, ``Var(Q)`` (``tr Cov``, ddof 0).
-        target_mean ``(d,)``: the metric's ``E[Q]``.
-        linear_W ``(d, d)``, linear_b ``(d,)`` (and ``linear_W_inv``, ``linear_b_inv``): the
-            benchmark's linear baseline, the Gaussian (Bures) OT map between the moment-matched
-            Gaussians of ``P`` and ``Q`` (and back).
-        constants (str): ``"stored"`` (from the constants file) or ``"estimated"`` (re-estimated).
+    Tensors are float32, on :attr:`device` (the CPU unless moved with :meth:`to`); inputs must
+    be on the same device.
+
+    Attributes
+    ----------
+    dim : int
+        The dimension ``d``.
+    state_dicts : list of dict
+        The two potentials ``ψ_v1``, ``ψ_v2`` (the checkpoints' state dicts).
+    centers, maps : Tensor, shapes ``(3, d)`` and ``(3, d, d)``
+        Mix3's components ``N(C_k, σ² A_k A_kᵀ)``.
+    m : Tensor, shape ``(d,)``
+        With ``s`` (float), the standardisation of ``T*``.
+    source_var, target_var : float
+        The metric's ``Var(P)``, ``Var(Q)`` (``tr Cov``, ddof 0).
+    target_mean : Tensor, shape ``(d,)``
+        The metric's ``E[Q]``.
+    linear_W, linear_b : Tensor, shapes ``(d, d)`` and ``(d,)``
+        The benchmark's linear baseline, the Gaussian (Bures) OT map between the moment-matched
+        Gaussians of ``P`` and ``Q`` (``linear_W_inv``, ``linear_b_inv``: back).
+    constants : str
+        ``"stored"`` (from the constants file) or ``"estimated"`` (re-estimated).
     """
+
+    _TENSORS = (
+        "centers",
+        "maps",
+        "m",
+        "target_mean",
+        "linear_W",
+        "linear_b",
+        "linear_W_inv",
+        "linear_b_inv",
+    )
 
     def __init__(self, dim: int, potentials: list[dict], constants: dict, source: str):
         self.dim = dim
@@ -224,6 +246,20 @@ class W2BenchPair:
         self.linear_b_inv = torch.as_tensor(constants["lin_b_inv"], dtype=torch.float32)
         self.constants = source
 
+    @property
+    def device(self) -> torch.device:
+        """Where the pair's tensors live."""
+        return self.centers.device
+
+    def to(self, device) -> W2BenchPair:
+        """A copy of the pair with every tensor (potentials included) on ``device``."""
+        new = object.__new__(W2BenchPair)
+        new.__dict__.update(self.__dict__)
+        for name in self._TENSORS:
+            setattr(new, name, getattr(self, name).to(device))
+        new.state_dicts = [{k: v.to(device) for k, v in sd.items()} for sd in self.state_dicts]
+        return new
+
     def __repr__(self) -> str:
         return (
             f"W2BenchPair(dim={self.dim}, Var(P)={self.source_var:.4g}, "
@@ -236,6 +272,10 @@ class W2BenchPair:
             shape = tuple(x.shape) if torch.is_tensor(x) else type(x).__name__
             raise ValueError(
                 f"expected x of shape (n, {self.dim}) (batch-first row vectors), got {shape}"
+            )
+        if x.device.type != self.device.type:
+            raise ValueError(
+                f"x is on {x.device} but the pair on {self.device}: use pair.to(x.device)"
             )
         return x.to(torch.float32)
 
@@ -250,11 +290,12 @@ class W2BenchPair:
         """``n`` samples of ``P`` ``(n, d)``: ``k ~ U{0,1,2}``, ``z ~ N(0, I)``,
         ``x = σ A_k z + C_k``.
 
-        All random numbers come from ``generator`` (torch's global one when ``None``).
+        All random numbers come from ``generator`` (torch's global one when ``None``), which
+        must live on :attr:`device`.
         """
         n = int(n)
-        k = torch.randint(0, N_COMPONENTS, (n,), generator=generator)
-        z = torch.randn(n, self.dim, generator=generator)
+        k = torch.randint(0, N_COMPONENTS, (n,), generator=generator, device=self.device)
+        z = torch.randn(n, self.dim, generator=generator, device=self.device)
         return self._mix(k, z)
 
     def sample_target(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
@@ -272,7 +313,8 @@ class W2BenchPair:
         while left > 0:
             b = min(1024, left)
             k = torch.from_numpy(rs.randint(0, N_COMPONENTS, size=b))
-            out.append(self._mix(k, torch.randn(b, self.dim, generator=g)))
+            z = torch.randn(b, self.dim, generator=g).to(self.device)
+            out.append(self._mix(k.to(self.device), z))
             left -= b
         return torch.cat(out)
 
