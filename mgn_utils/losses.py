@@ -343,7 +343,7 @@ def _ot_value(x, y, a, b, eps, n_iter, tol, scaling, symmetric=False):
     return (a * f).sum() + (b * g).sum()
 
 
-def _sinkhorn_args(x, y, eps, n_iter, tol, scaling):
+def _sinkhorn_args(x, y, a, b, eps, n_iter, tol, scaling):
     x_is_tensor, y_is_tensor = torch.is_tensor(x), torch.is_tensor(y)
     x = _samples(x, "x", finite=False)
     y = _samples(y, "y", x.shape[1], finite=False)
@@ -361,7 +361,9 @@ def _sinkhorn_args(x, y, eps, n_iter, tol, scaling):
     n_iter = check_int(n_iter, "n_iter", minimum=1)
     tol = check_float(tol, "tol", positive=True)
     scaling = check_unit_interval(scaling, "scaling")
-    return x, y, eps, n_iter, tol, scaling
+    a = as_weights(a, x.shape[0], "a", like=x)
+    b = as_weights(b, y.shape[0], "b", like=y)
+    return x, y, a, b, eps, n_iter, tol, scaling
 
 
 def entropic_ot(
@@ -427,9 +429,7 @@ def entropic_ot(
     RuntimeWarning
         When ``n_iter`` iterations end before the marginal error reaches ``tol``.
     """
-    x, y, eps, n_iter, tol, scaling = _sinkhorn_args(x, y, eps, n_iter, tol, scaling)
-    a = as_weights(a, x.shape[0], "a", like=x)
-    b = as_weights(b, y.shape[0], "b", like=y)
+    x, y, a, b, eps, n_iter, tol, scaling = _sinkhorn_args(x, y, a, b, eps, n_iter, tol, scaling)
     return _ot_value(x, y, a, b, eps, n_iter, tol, scaling)
 
 
@@ -483,9 +483,7 @@ def sinkhorn_divergence(
     RuntimeWarning
         When one of the three problems ends before reaching ``tol``.
     """
-    x, y, eps, n_iter, tol, scaling = _sinkhorn_args(x, y, eps, n_iter, tol, scaling)
-    a = as_weights(a, x.shape[0], "a", like=x)
-    b = as_weights(b, y.shape[0], "b", like=y)
+    x, y, a, b, eps, n_iter, tol, scaling = _sinkhorn_args(x, y, a, b, eps, n_iter, tol, scaling)
     xy = _ot_value(x, y, a, b, eps, n_iter, tol, scaling)
     xx = _ot_value(x, x, a, a, eps, n_iter, tol, scaling, symmetric=True)
     yy = _ot_value(y, y, b, b, eps, n_iter, tol, scaling, symmetric=True)
