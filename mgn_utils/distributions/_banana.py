@@ -7,13 +7,20 @@ from typing import Optional
 
 import torch
 
-from ._checks import _as_float_tensor, _check_n, _check_points, _check_vector, _symmetrize
+from ._checks import (
+    _as_float_tensor,
+    _check_n,
+    _check_points,
+    _check_vector,
+    _Planar,
+    _symmetrize,
+)
 from ._gaussian import Gaussian
 
 __all__ = ["Banana"]
 
 
-class Banana:
+class Banana(_Planar):
     r"""Banana-shaped density in ``R^2``: the push-forward of a Gaussian by a shear.
 
     With ``u ~ N(0, diag(s1^2, s2^2))`` (``scale = (s1, s2)``)::
@@ -81,14 +88,6 @@ class Banana:
         c, s = math.cos(self.angle), math.sin(self.angle)
         self._R = torch.tensor([[c, -s], [s, c]], dtype=dtype)
         self._base = Gaussian(torch.zeros(2, dtype=dtype), torch.diag(scale_t**2))
-
-    @property
-    def dim(self) -> int:
-        return 2
-
-    @property
-    def dtype(self) -> torch.dtype:
-        return self._dtype
 
     @property
     def device(self) -> torch.device:

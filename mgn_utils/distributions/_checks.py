@@ -122,3 +122,17 @@ def _check_points(x, d: int, dtype: torch.dtype, device: torch.device) -> torch.
     if x.ndim != 2 or x.shape[1] != d:
         raise ValueError(f"x must have shape {expected}; got shape {_fmt(x.shape)}")
     return x.to(device=device, dtype=dtype)
+
+
+class _Planar:
+    """Shared properties of the 2-D densities (``Banana``, ``ImageKDE``): ``dim``, ``dtype``."""
+
+    _dtype: torch.dtype
+
+    @property
+    def dim(self) -> int:
+        return 2
+
+    @property
+    def dtype(self) -> torch.dtype:
+        return self._dtype

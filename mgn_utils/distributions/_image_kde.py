@@ -7,12 +7,12 @@ from typing import Optional
 
 import torch
 
-from ._checks import _check_n, _check_points, _fmt
+from ._checks import _check_n, _check_points, _fmt, _Planar
 
 __all__ = ["ImageKDE"]
 
 
-class ImageKDE:
+class ImageKDE(_Planar):
     r"""A grey-scale image as a density on the plane: a Gaussian KDE over its pixel centres.
 
     For an image ``I`` of shape ``(H, W)`` with nonnegative intensities (not all zero),
@@ -76,14 +76,6 @@ class ImageKDE:
         if not (h > 0 and math.isfinite(h)):
             raise ValueError(f"bandwidth must be a positive finite number; got {h!r}")
         self._bandwidth = h
-
-    @property
-    def dim(self) -> int:
-        return 2
-
-    @property
-    def dtype(self) -> torch.dtype:
-        return self._dtype
 
     @property
     def device(self) -> torch.device:

@@ -23,6 +23,11 @@ def _check_dim(dim) -> int:
     return check_int(dim, "dim")
 
 
+def _check_sizes(dim, hidden, layers) -> tuple[int, int, int]:
+    """``dim``, ``hidden`` and ``layers`` as positive Python ints (clear errors otherwise)."""
+    return _check_dim(dim), check_int(hidden, "hidden"), check_int(layers, "layers")
+
+
 def _inverse_softplus(y: torch.Tensor) -> torch.Tensor:
     """``softplus⁻¹(y) = log(exp(y) - 1)`` for ``y > 0``."""
     return y + torch.log(-torch.expm1(-y))
@@ -77,15 +82,7 @@ class ICNN(AffineStart, nn.Module):
         super().__init__()
         if not isinstance(quadratic, bool):
             raise ValueError(f"quadratic must be True or False, got {quadratic!r}")
-        dim, hidden, layers = (
-            _check_dim(dim),
-            check_int(hidden, "hidden"),
-            check_int(layers, "layers"),
-        )
-        if hidden < 1 or layers < 1:
-            raise ValueError(
-                f"hidden and layers must be >= 1, got hidden={hidden}, layers={layers}"
-            )
+        dim, hidden, layers = _check_sizes(dim, hidden, layers)
         self.dim, self.hidden, self.layers = dim, hidden, layers
         self.W = nn.ParameterList()  # passthrough weights W_k: (h, d)
         self.b = nn.ParameterList()
@@ -271,15 +268,7 @@ class MLPMap(nn.Module):
 
     def __init__(self, dim: int, hidden: int, layers: int = 1, activation: str = "tanh"):
         super().__init__()
-        dim, hidden, layers = (
-            _check_dim(dim),
-            check_int(hidden, "hidden"),
-            check_int(layers, "layers"),
-        )
-        if hidden < 1 or layers < 1:
-            raise ValueError(
-                f"hidden and layers must be >= 1, got hidden={hidden}, layers={layers}"
-            )
+        dim, hidden, layers = _check_sizes(dim, hidden, layers)
         acts = {"tanh": nn.Tanh, "softplus": nn.Softplus, "relu": nn.ReLU}
         if activation not in acts:
             raise ValueError(f"activation must be one of {sorted(acts)}, got {activation!r}")
