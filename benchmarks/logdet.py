@@ -349,6 +349,7 @@ def main(argv=None):
         f"(including imports); load average at end {info['loadavg_end']}"
     )
     if args.out:
+        os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
         with open(args.out, "w") as f:
             json.dump(
                 dict(

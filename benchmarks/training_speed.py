@@ -204,6 +204,7 @@ def main(argv=None) -> int:
         f"in all"
     )
     if args.out:
+        os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
         with open(args.out, "w") as f:
             json.dump({"machine": machine, "rows": rows}, f, indent=1)
             f.write("\n")
