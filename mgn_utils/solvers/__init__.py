@@ -6,6 +6,7 @@ from . import _morphing as morphing
 from ._minimax import MinimaxResult, affine_init, fit_w2_minimax, sample_gaussian_map
 from ._morphing import MORPH_DEFAULTS, map_mse, morphing_reference, train_morphing
 from ._transport import MGNTransport
+from ._w2map import W2MAP_DEFAULTS, fit_w2_map
 
 __all__ = [
     "MinimaxResult",
@@ -18,4 +19,6 @@ __all__ = [
     "train_morphing",
     "morphing",
     "MGNTransport",
+    "fit_w2_map",
+    "W2MAP_DEFAULTS",
 ]
