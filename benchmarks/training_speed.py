@@ -60,10 +60,10 @@ def cases(quick: bool):
     """(chapter, description, make_step) for every case."""
     out = []
 
-    def ma_case(ch, d, model, B=256):
+    def ma_case(ch, d, model, B=256, dtype=torch.float64):
         p, q = (
-            _gaussian(d, 1),
-            Gaussian(torch.zeros(d, dtype=torch.float64), torch.eye(d, dtype=torch.float64)),
+            _gaussian(d, 1, dtype),
+            Gaussian(torch.zeros(d, dtype=dtype), torch.eye(d, dtype=dtype)),
         )
 
         def loss(T, g):
@@ -72,26 +72,28 @@ def cases(quick: bool):
         out.append(
             (
                 ch,
-                f"{type(model).__name__} d={d}, Monge-Ampère L1 loss, closed-form log-det, batch "
-                f"{B}, float64",
-                lambda: _adam_step(model.double(), loss),
+                f"{type(model).__name__} d={d} (hidden {model.hidden}), Monge-Ampère L1 loss, "
+                f"closed-form log-det, batch {B}, {str(dtype).replace('torch.', '')}",
+                lambda: _adam_step(model.to(dtype), loss),
             )
         )
 
     ma_case("04", 2, mgn_utils.CMGN(2, 8, layers=3))
-    ma_case("05", 16, mgn_utils.CMGN(16, 32, layers=3))
+    # chapter 05's setting: hidden 32, float32, batch 256 (d = 16) and 512 (d = 128)
+    ma_case("05", 16, mgn_utils.CMGN(16, 32, layers=3), B=256, dtype=torch.float32)
     if not quick:
-        ma_case("05", 128, mgn_utils.CMGN(128, 128, layers=3))
+        ma_case("05", 128, mgn_utils.CMGN(128, 32, layers=3), B=512, dtype=torch.float32)
 
     def sink2d(T, g):
-        x = torch.randn(256, 2, generator=g)
-        return losses.sinkhorn_divergence(T(x), torch.randn(256, 2, generator=g) + 1, eps=0.01)
+        x = torch.randn(256, 2, generator=g, dtype=torch.float64)
+        y = torch.randn(256, 2, generator=g, dtype=torch.float64) + 1
+        return losses.sinkhorn_divergence(T(x), y, eps=0.01)
 
     out.append(
         (
             "04",
-            "C-MGN d=2, Sinkhorn loss (ε = 0.01, default tol 1e-6), batch 256",
-            lambda: _adam_step(mgn_utils.CMGN(2, 8), sink2d),
+            "C-MGN d=2, Sinkhorn loss (ε = 0.01, converged to the default tol), batch 256, float64",
+            lambda: _adam_step(mgn_utils.CMGN(2, 8).double(), sink2d),
         )
     )
 
