@@ -204,17 +204,22 @@ class W2BenchPair:
         The dimension ``d``.
     state_dicts : list of dict
         The two potentials ``ψ_v1``, ``ψ_v2`` (the checkpoints' state dicts).
-    centers, maps : Tensor, shapes ``(3, d)`` and ``(3, d, d)``
-        Mix3's components ``N(C_k, σ² A_k A_kᵀ)``.
-    m : Tensor, shape ``(d,)``
-        With ``s`` (float), the standardisation of ``T*``.
-    source_var, target_var : float
-        The metric's ``Var(P)``, ``Var(Q)`` (``tr Cov``, ddof 0).
-    target_mean : Tensor, shape ``(d,)``
-        The metric's ``E[Q]``.
-    linear_W, linear_b : Tensor, shapes ``(d, d)`` and ``(d,)``
-        The benchmark's linear baseline, the Gaussian (Bures) OT map between the moment-matched
-        Gaussians of ``P`` and ``Q`` (``linear_W_inv``, ``linear_b_inv``: back).
+    centers : Tensor
+        Shape ``(3, d)``: the centres ``C_k`` of Mix3's components ``N(C_k, σ² A_k A_kᵀ)``.
+    maps : Tensor
+        Shape ``(3, d, d)``: their ``A_k``.
+    m : Tensor
+        Shape ``(d,)``; with ``s`` (float), the standardisation of ``T*``.
+    source_var : float
+        The metric's ``Var(P)`` (``tr Cov``, ddof 0).
+    target_var : float
+        The metric's ``Var(Q)``.
+    target_mean : Tensor
+        Shape ``(d,)``: the metric's ``E[Q]``.
+    linear_W : Tensor
+        Shape ``(d, d)``; with ``linear_b`` ``(d,)``, the benchmark's linear baseline, the
+        Gaussian (Bures) OT map between the moment-matched Gaussians of ``P`` and ``Q``
+        (``linear_W_inv``, ``linear_b_inv``: back).
     constants : str
         ``"stored"`` (from the constants file) or ``"estimated"`` (re-estimated).
     """

@@ -54,7 +54,7 @@ class ICNN(AffineStart, nn.Module):
     With ``quadratic=True`` the potential has the convex quadratic term ``½ ‖V x‖²``
     (``V`` of shape ``(d, d)``, started at the identity), so the map has the linear part
     ``VᵀV x`` of the dense ICNNs of Korotin et al. (2021) and OTT-JAX; this is what
-    :meth:`identity_start` and :meth:`gaussian_start` (inherited from
+    ``identity_start`` and ``gaussian_start`` (inherited from
     :class:`~mgn_utils.models.AffineStart`) need to start the map at the identity or at the
     Gaussian OT map between two samples.
 
