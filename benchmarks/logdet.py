@@ -42,9 +42,9 @@ from mgn_utils import autodiff
 from mgn_utils.models import CMGN, MMGN
 
 # One thread, always, and before any torch work:
-# * PITFALLS 1: with >= 2 threads, batched LU (slogdet, used by the autograd route) on
+# * with >= 2 threads, batched LU (slogdet, used by the autograd route) on
 #   matrices >= ~160x160 with batch >= 2 hangs forever in oneMKL; d=784, B=256 would hang.
-# * PITFALLS 2: a busy process on the other core slows 2-thread torch 3.7-7x, but leaves a
+# * a busy process on the other core slows 2-thread torch 3.7-7x, but leaves a
 #   1-thread run nearly unaffected, so 1-thread ratios are robust to other load.
 torch.set_num_threads(1)
 

@@ -27,7 +27,9 @@ import sys
 
 import torch
 
-torch.set_num_threads(1)  # PITFALLS 1 and 2: one thread, before any torch work
+# One thread, before any torch work: several threads can hang batched LU, and they slow down
+# beside another busy process.
+torch.set_num_threads(1)
 
 from logdet import machine_info  # noqa: E402  (benchmarks/ is on sys.path when run as a script)
 

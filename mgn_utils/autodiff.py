@@ -42,7 +42,7 @@ def logdet_jacobian(f, x: torch.Tensor) -> torch.Tensor:
 
     Raises ``ValueError`` if a determinant is negative (then ``f`` is not monotone there).
     Large matrices (``d >= 128``) are factorised one sample at a time on the CPU: batched LU
-    of such matrices can hang with several threads (PITFALLS 1).
+    of such matrices can hang with several threads (seen with torch's CPU LAPACK on 2 cores).
     """
     J = jacobian(f, x)
     if J.device.type == "cpu" and J.shape[-1] >= 128 and torch.get_num_threads() > 1:

@@ -107,8 +107,8 @@ def _pair(x, y):
 def exact_w2(x, y, squared: bool = False) -> float:
     """Exact ``W2`` (or ``W2²``) between two uniform empirical measures, cost ``‖x−y‖²``.
 
-    Solved as a linear program with POT's ``ot.emd2``; cost grows about as ``n^2.4``: keep
-    ``n`` to a few thousand. Introduced in Chapter 4.
+    Solved as a linear program with POT's ``ot.emd2``; its time grows faster than ``n²``
+    (Chapter 1 fits the exponent): keep ``n`` to a few thousand. Introduced in Chapter 4.
 
     Parameters
     ----------

@@ -126,7 +126,7 @@ class ICNN(AffineStart, nn.Module):
         in every training step.
         """
         self._check_input(x)
-        dact = ACTIVATIONS["softplus"][1]  # mirrors torch's softplus threshold (PITFALLS 7)
+        dact = ACTIVATIONS["softplus"][1]  # mirrors torch's softplus threshold (20)
         pre, z = [], None
         for k in range(self.layers):
             a = x @ self.W[k].T + self.b[k]

@@ -298,7 +298,8 @@ class CMGN(MonotoneGradientNet):
         activation: one of ``"softplus"``, ``"sigmoid"``, ``"tanh"``, ``"relu"``.
         eps: the ``ε`` of ``εI`` (strict monotonicity; kept tiny).
         w_scale: ``W`` is drawn from ``N(0, (w_scale/√h)²)`` so the map starts near the
-            identity (see PITFALLS 4); ``V`` starts orthogonal so ``VᵀV = I``.
+            identity (``N(0, 1/d)`` would make ``Wᵀσ(z)`` dominate); ``V`` starts orthogonal,
+            so ``VᵀV = I``.
         v_rank: number of rows ``r`` of ``V`` (default ``d``). ``r < d`` gives a low-rank
             ``VᵀV`` and ``(d − r) d`` fewer parameters; the Jacobian stays symmetric PSD.
     """
