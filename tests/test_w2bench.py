@@ -266,3 +266,14 @@ def test_pair_to_device_samples_and_maps_there(device):
     if moved.device.type != "cpu":
         with pytest.raises(ValueError, match="pair.to"):
             pair.true_map(x)
+
+
+@needs_data
+def test_pair_on_device_samples_with_a_cpu_generator(device):
+    # fit_w2_map hands the samplers a CPU generator whatever the device of the pair
+    pair = w2bench.load_pair(2, root=ROOT)
+    moved = pair.to(device)
+    x = moved.sample_source(64, generator=torch.Generator().manual_seed(0))
+    y = pair.sample_source(64, generator=torch.Generator().manual_seed(0))
+    assert x.device.type == torch.device(device).type
+    assert torch.allclose(x.cpu(), y, atol=1e-5)  # the same numbers, drawn on the CPU

@@ -295,12 +295,13 @@ class W2BenchPair:
         """``n`` samples of ``P`` ``(n, d)``: ``k ~ U{0,1,2}``, ``z ~ N(0, I)``,
         ``x = σ A_k z + C_k``.
 
-        All random numbers come from ``generator`` (torch's global one when ``None``), which
-        must live on :attr:`device`.
+        All random numbers come from ``generator`` (torch's global one when ``None``), drawn on
+        the generator's device; the samples are returned on :attr:`device`.
         """
         n = int(n)
-        k = torch.randint(0, N_COMPONENTS, (n,), generator=generator, device=self.device)
-        z = torch.randn(n, self.dim, generator=generator, device=self.device)
+        dev = self.device if generator is None else generator.device
+        k = torch.randint(0, N_COMPONENTS, (n,), generator=generator, device=dev).to(self.device)
+        z = torch.randn(n, self.dim, generator=generator, device=dev).to(self.device)
         return self._mix(k, z)
 
     def sample_target(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:

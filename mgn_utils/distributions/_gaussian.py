@@ -163,10 +163,13 @@ class Gaussian:
         """Draw ``n`` samples, shape ``(n, d)``, dtype/device of the distribution.
 
         ``x = mean + z @ L^T`` with ``z = torch.randn(n, d, generator=generator)``,
-        so a seeded ``torch.Generator`` (on the same device) gives reproducible samples.
+        so a seeded ``torch.Generator`` gives reproducible samples. The numbers are drawn on the
+        generator's device and the samples returned on the distribution's.
         """
         n = _check_n(n)
-        z = torch.randn(n, self.dim, generator=generator, dtype=self.dtype, device=self.device)
+        dev = self.device if generator is None else generator.device
+        z = torch.randn(n, self.dim, generator=generator, dtype=self.dtype, device=dev)
+        z = z.to(self.device)
         return self._mean + z @ self._L.transpose(-2, -1)
 
     def log_prob(self, x) -> torch.Tensor:
@@ -328,13 +331,17 @@ class GaussianMixture:
         Component indices come from
         ``torch.multinomial(weights, n, replacement=True, generator=generator)``,
         then ``x = means[k] + L_k z`` with ``z = torch.randn(n, d, generator=generator)``.
-        A seeded generator gives reproducible samples.
+        A seeded generator gives reproducible samples; the numbers are drawn on its device and
+        the samples returned on the mixture's.
         """
         n = _check_n(n)
         if n == 0:
             return torch.empty(0, self.dim, dtype=self.dtype, device=self.device)
-        idx = torch.multinomial(self._weights, n, replacement=True, generator=generator)
-        z = torch.randn(n, self.dim, generator=generator, dtype=self.dtype, device=self.device)
+        dev = self.device if generator is None else generator.device
+        w = self._weights.to(dev)
+        idx = torch.multinomial(w, n, replacement=True, generator=generator).to(self.device)
+        z = torch.randn(n, self.dim, generator=generator, dtype=self.dtype, device=dev)
+        z = z.to(self.device)
         return self._means[idx] + torch.einsum("nij,nj->ni", self._L[idx], z)
 
     def component_log_prob(self, x) -> torch.Tensor:

@@ -103,15 +103,17 @@ class ImageKDE(_Planar):
 
     def sample(self, n: int, generator: Optional[torch.Generator] = None) -> torch.Tensor:
         """Draw ``n`` points ``(n, 2)``: a pixel ``k`` with probability ``w_k``, then
-        ``c_k + √h ξ``, on the distribution's device (a ``generator`` must live there too)."""
+        ``c_k + √h ξ``, on the distribution's device (the numbers are drawn on the
+        ``generator``'s device)."""
         n = _check_n(n)
         dev = self.centers.device
+        rng_dev = dev if generator is None else generator.device
         k = (
-            torch.multinomial(self.weights, n, replacement=True, generator=generator)
+            torch.multinomial(self.weights.to(rng_dev), n, replacement=True, generator=generator)
             if n
-            else torch.zeros(0, dtype=torch.long, device=dev)
-        )
-        noise = torch.randn(n, 2, generator=generator, dtype=self._dtype, device=dev)
+            else torch.zeros(0, dtype=torch.long, device=rng_dev)
+        ).to(dev)
+        noise = torch.randn(n, 2, generator=generator, dtype=self._dtype, device=rng_dev).to(dev)
         return self.centers[k] + math.sqrt(self._bandwidth) * noise
 
     def log_prob(self, x) -> torch.Tensor:

@@ -142,7 +142,8 @@ class MGNTransport:
         """Fit the map from the source samples ``Xs`` ``(n, d)`` to the target ``Xt`` ``(m, d)``.
 
         ``Xs``/``Xt`` are numpy arrays or tensors; with ``loss="sinkhorn"`` they may also be
-        samplers ``sample(n, generator) -> (n, d)`` drawing fresh points (streaming).
+        samplers ``sample(n, generator) -> (n, d)`` drawing fresh points (streaming); they are
+        called with a CPU ``torch.Generator`` and their points are moved to ``device``.
 
         Returns
         -------
@@ -178,9 +179,13 @@ class MGNTransport:
 
             eps = self.eps
 
+            # samplers get a CPU generator of their own: a sampler of CPU points cannot take
+            # the training loop's generator when the model trains on a GPU
+            sample_gen = torch.Generator().manual_seed(self.seed + 1)
+
             def draw(data, k, g):
                 if callable(data):
-                    return self._tensor(data(k, g), "sample")
+                    return self._tensor(data(k, sample_gen), "sample")
                 i = torch.randint(0, data.shape[0], (k,), generator=g, device=g.device)
                 return data[i]
 
