@@ -148,6 +148,10 @@ def _run(path: Path, timeout: int, kernel_name: str):
     except (CellExecutionError, DeadKernelError, TimeoutError, RuntimeError) as e:
         lines = str(e).strip().splitlines()
         print(f"  FAILED: {path.name}: {lines[-1] if lines else type(e).__name__}", flush=True)
+        # keep what ran (outputs up to the failing cell) for inspection; never over the chapter
+        partial = Path(tempfile.gettempdir()) / f"{path.stem}.failed.ipynb"
+        nbformat.write(nb, partial)
+        print(f"  partly executed notebook: {partial}", flush=True)
         return None
     drop_widget_outputs(nb)
     return nb, kernel, seconds
