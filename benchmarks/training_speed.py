@@ -81,10 +81,10 @@ def cases(quick: bool):
         )
 
     ma_case("04", 2, mgn_utils.CMGN(2, 8, layers=3))
-    # chapter 05's setting: hidden 32, float32, batch 256 (d = 16) and 512 (d = 128)
+    # chapter 05's setting: hidden 32, float32, batch 256
     ma_case("05", 16, mgn_utils.CMGN(16, 32, layers=3), B=256, dtype=torch.float32)
     if not quick:
-        ma_case("05", 128, mgn_utils.CMGN(128, 32, layers=3), B=512, dtype=torch.float32)
+        ma_case("05", 128, mgn_utils.CMGN(128, 32, layers=3), B=256, dtype=torch.float32)
 
     def sink2d(T, g):
         x = torch.randn(256, 2, generator=g, dtype=torch.float64)
