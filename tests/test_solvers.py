@@ -1,6 +1,7 @@
 """The minimax W2 solver: signs, conventions and a Gaussian pair with a known map."""
 
 import copy
+import math
 
 import pytest
 import torch
@@ -126,3 +127,79 @@ def test_quadratic_convex_potential_is_convex_and_starts_at_its_quadratic():
     )
     with pytest.raises(ValueError, match="hidden"):
         models.QuadraticConvexPotential(2, hidden=0)
+
+
+def test_minimax_time_budget_and_options():
+    p, q, _, _ = gaussian_pair(d=2)
+    kw = dict(inner_steps=1, batch_size=32, progress=False)
+    T, f = CMGN(2, 8, 2), models.QuadraticConvexPotential(2, 8, layers=2)
+    res = solvers.fit_w2_minimax(T, f, p.sample, q.sample, None, seconds=0.3, **kw)
+    assert res.steps == len(res.potential_losses) > 0 and res.seconds < 0.3 + 0.5
+    res = solvers.fit_w2_minimax(T, f, p.sample, q.sample, 4, seconds=60.0, **kw)
+    assert res.steps == 4  # whichever ends first
+    for opts in (
+        dict(expectile=0.99, expectile_weight=0.1),
+        dict(conjugate_iters=5),
+        dict(conjugate_iters=5, amortisation="regression"),
+    ):
+        res = solvers.fit_w2_minimax(T, f, p.sample, q.sample, 3, **kw, **opts)
+        assert len(res.potential_losses) == 3 and all(map(math.isfinite, res.map_losses))
+    with pytest.raises(ValueError, match="conjugate_iters"):
+        solvers.fit_w2_minimax(T, f, p.sample, q.sample, 1, amortisation="regression")
+    with pytest.raises(ValueError, match="expectile"):
+        solvers.fit_w2_minimax(T, f, p.sample, q.sample, 1, expectile=1.0)
+    with pytest.raises(ValueError, match="steps=, seconds="):
+        solvers.fit_w2_minimax(T, f, p.sample, q.sample, None)
+
+
+def test_expectile_loss_is_zero_on_fenchel_young_pairs_at_the_solution():
+    """At the Gaussian solution f = conjugate of T*'s potential, f(y) + f*(x) >= <x, y> for every
+    pair, so the expectile term only sees non-positive gaps and is small (weight 1 − τ)."""
+    p, q, _, _ = gaussian_pair(d=2, seed=3)
+    A, b = gaussian_ot_map(p.mean, p.cov, q.mean, q.cov)
+    Ainv = torch.linalg.inv(A)
+    f = models.ConvexPotential(2, hidden=4).set_quadratic((Ainv + Ainv.T) / 2, -(b @ Ainv))
+    with torch.no_grad():
+        f.a.zero_()
+        x = p.sample(4096, generator=torch.Generator().manual_seed(0))
+        yq = q.sample(4096, generator=torch.Generator().manual_seed(1))
+        y = x @ A + b
+        gap = (x * yq).sum(1) - ((x * y).sum(1) - f(y)) - f(yq)
+    assert gap.max() < 1e-3
+
+
+def test_newton_inverse_solves_T_x_equals_y():
+    torch.manual_seed(0)
+    T = CMGN(4, 16, layers=3, activation="tanh", w_scale=1.0)
+    x_true = torch.randn(64, 4)
+    with torch.no_grad():
+        y = T(x_true)
+    x, resid = solvers.newton_inverse(T, y, torch.zeros_like(y), steps=8)
+    assert resid.max() < 1e-4 and torch.allclose(x, x_true, atol=1e-3)
+    with pytest.raises(ValueError, match=r"\(B, d\)"):
+        solvers.newton_inverse(T, y, x[:3])
+
+
+def test_semidual_learns_the_gaussian_map_and_keeps_the_map_monotone():
+    torch.manual_seed(0)
+    p, q, T_star, var_q = gaussian_pair()
+    T = CMGN(3, hidden=32, layers=2, activation="tanh", w_scale=0.5)
+    x = p.sample(4096, generator=torch.Generator().manual_seed(1))
+    before = l2_uvp(T, T_star, x, var_q)
+    res = solvers.fit_w2_semidual(T, p.sample, q.sample, steps=300, batch_size=256, lr=1e-2)
+    x = p.sample(4096, generator=torch.Generator().manual_seed(2))
+    after = l2_uvp(T, T_star, x, var_q)
+    assert after < 0.1 * before, (before, after)
+    assert res.steps == len(res.losses) == 300 and max(res.residuals[-50:]) < 1e-2
+    J = T.jacobian(x[:32]).detach()
+    assert torch.linalg.eigvalsh(J).min() > 0 and (J - J.transpose(1, 2)).abs().max() < 1e-5
+
+
+def test_semidual_errors():
+    p, q, _, _ = gaussian_pair(d=2)
+    with pytest.raises(TypeError, match="jacobian"):
+        solvers.fit_w2_semidual(torch.nn.Linear(2, 2), p.sample, q.sample, steps=1)
+    with pytest.raises(ValueError, match="steps=, seconds="):
+        solvers.fit_w2_semidual(CMGN(2, 4, 1), p.sample, q.sample)
+    with pytest.raises(ValueError, match="batch_size"):
+        solvers.fit_w2_semidual(CMGN(2, 4, 1), p.sample, q.sample, steps=1, batch_size=1)

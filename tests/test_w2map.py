@@ -101,11 +101,33 @@ def test_benchmark_pair_within_budget():
     assert pair.l2_uvp(T, x) < 1.1 * pair.l2_uvp(pair.linear_map, x)
 
 
-def test_callback_history_and_critic():
+@pytest.mark.parametrize("method", ["semidual", "minimax"])
+def test_callback_history_and_critic(method):
     T = fit_w2_map(
-        sample_p, sample_q, D, steps=6, callback=lambda s, T: rel_error(T), callback_every=3
+        sample_p,
+        sample_q,
+        D,
+        steps=6,
+        callback=lambda s, T: rel_error(T),
+        callback_every=3,
+        method=method,
     )
-    assert [s for s, _ in T.history] == [0, 3, 6]
+    assert [s for s, _ in T.history] == [0, 3, 6] and T.method == method
     n_map = sum(p.numel() for p in T.parameters())
-    assert T.critic(torch.zeros(2, D)).shape == (2,)
+    if method == "minimax":
+        assert T.critic(torch.zeros(2, D)).shape == (2,)
+    else:
+        assert T.critic is None  # no critic in the semi-dual
     assert n_map == sum(p.numel() for p in CMGN(D, 128, layers=8).parameters())
+
+
+def test_method_follows_the_dimension_and_is_checked():
+    assert fit_w2_map(sample_p, sample_q, D, steps=0).method == "semidual"
+    with pytest.raises(ValueError, match="method"):
+        fit_w2_map(sample_p, sample_q, D, steps=0, method="sinkhorn")
+
+
+@pytest.mark.parametrize("method", ["semidual", "minimax"])
+def test_both_methods_keep_the_gaussian_optimum(method):
+    T = fit_w2_map(sample_p, sample_q, D, steps=30, seed=1, method=method)
+    assert rel_error(T) < 0.05

@@ -90,8 +90,11 @@ if "google.colab" in sys.modules:
             f"(check the repository url {_url} / your connection)"
         )
     import importlib
+    import os
 
-    importlib.invalidate_caches()""")
+    importlib.invalidate_caches()
+    # POT would start JAX, which Colab installs, and JAX takes most of the GPU's memory
+    os.environ.setdefault("POT_BACKEND_DISABLE_JAX", "1")""")
 
 
 def repository_url(layout: Layout) -> str:

@@ -82,8 +82,9 @@ def fit_w2_minimax(
     potential: nn.Module,
     sample_p,
     sample_q,
-    steps: int,
+    steps: int | None,
     *,
+    seconds: float | None = None,
     inner_steps: int = 10,
     batch_size: int = 1024,
     lr_map: float = 1e-3,
@@ -95,6 +96,10 @@ def fit_w2_minimax(
     callback_every: int = 0,
     progress: bool = True,
     desc: str | None = None,
+    expectile: float = 0.0,
+    expectile_weight: float = 1.0,
+    conjugate_iters: int = 0,
+    amortisation: str = "objective",
 ) -> MinimaxResult:
     r"""Fit the OT map ``T: P -> Q`` (cost ``½‖x−y‖²``) by the reversed minimax dual ("MM:R").
 
@@ -124,7 +129,9 @@ def fit_w2_minimax(
         potential: ``f``: a module ``(B, d) -> (B,)`` (or ``(B, 1)``), or a model with a
             ``.potential`` method (``ICNN``: then ``.potential`` is used, not its gradient map).
         sample_p, sample_q: ``sample(n, generator) -> (n, d)`` draws fresh samples of ``P``, ``Q``.
-        steps: outer steps (potential updates).
+        steps: outer steps (potential updates); ``None`` with ``seconds`` for a time budget.
+        seconds: training wall time (callbacks excluded); with ``steps`` too, training stops at
+            whichever ends first, and the learning-rate schedule follows the larger fraction.
         inner_steps: map updates per outer step, each on a fresh batch.
         batch_size: samples per batch (both measures).
         lr_map, lr_potential, betas: Adam settings; both learning rates decay with a cosine
@@ -133,27 +140,72 @@ def fit_w2_minimax(
         callback: ``callback(step, T, potential) -> value`` (any value, e.g. a float or a dict)
             called every ``callback_every`` outer steps and at the end (not timed); the
             ``(step, value)`` pairs go to ``history``.
+        expectile, expectile_weight: ENOT's regulariser (Buzun et al., 2024): with ``τ =
+            expectile > 0`` the potential's loss gains ``expectile_weight`` times the expectile
+            losses ``L_τ(r) = |τ − 1[r < 0]| r²`` of the Fenchel-Young gaps on the pairs
+            ``(x_i, y_i)`` of the batch, ``r = ⟨x_i, y_i⟩ − f(y_i) − f̂*(x_i)`` (positive where
+            ``f(y) + f*(x) ≥ ⟨x, y⟩`` is violated), once with ``f̂*`` held and once with ``f(y)``
+            held; ``f̂*(x) = ⟨x, T(x)⟩ − f(T(x))``. ``0`` switches it off.
+        conjugate_iters: when ``> 0``, the potential's step uses ``y*(x) = argmax_y ⟨x, y⟩ −
+            f(y)`` refined from ``T(x)`` by this many L-BFGS iterations (Amos, 2023) instead
+            of ``T(x)``.
+        amortisation: the map's loss: ``"objective"`` (maximise ``⟨x, T(x)⟩ − f(T(x))``, as
+            above) or ``"regression"`` (``‖T(x) − y*(x)‖²`` onto the refined conjugate; needs
+            ``conjugate_iters > 0``).
     Returns a :class:`MinimaxResult`.
     Raises ``FloatingPointError`` when a loss becomes NaN or infinite.
     """
-    if steps < 0 or inner_steps < 1 or batch_size < 2:
+    if steps is None and seconds is None:
+        raise ValueError("give steps=, seconds= or both")
+    if (steps is not None and steps < 0) or inner_steps < 1 or batch_size < 2:
         raise ValueError(
             f"need steps >= 0, inner_steps >= 1, batch_size >= 2; got {steps}, "
             f"{inner_steps}, {batch_size}"
         )
+    if seconds is not None and not seconds > 0:
+        raise ValueError(f"seconds must be positive or None, got {seconds!r}")
+    if amortisation not in ("objective", "regression"):
+        raise ValueError(f"amortisation must be 'objective' or 'regression', got {amortisation!r}")
+    if amortisation == "regression" and conjugate_iters < 1:
+        raise ValueError("amortisation='regression' needs conjugate_iters >= 1")
+    if not 0.0 <= expectile < 1.0:
+        raise ValueError(f"expectile must be in [0, 1), got {expectile!r}")
     f = _potential_fn(potential)
     gen = torch.Generator().manual_seed(seed)
     opt_T = torch.optim.Adam(T.parameters(), lr=lr_map, betas=betas)
     opt_f = torch.optim.Adam(potential.parameters(), lr=lr_potential, betas=betas)
 
-    def lr_factor(step):
-        return lr_final + (1 - lr_final) * 0.5 * (1 + math.cos(math.pi * step / max(steps, 1)))
+    res, done, clock = MinimaxResult(), 0, 0.0
 
-    res = MinimaxResult()
-    bar = tqdm(range(steps), disable=not progress, desc=desc, leave=True)
-    refresh = max(1, steps // 50)
-    clock = 0.0
-    for step in bar:
+    def progress_fraction():
+        p = (done / steps if steps else 1.0) if steps is not None else 0.0
+        return max(p, clock / seconds) if seconds is not None else p
+
+    def lr_factor():
+        return lr_final + (1 - lr_final) * 0.5 * (1 + math.cos(math.pi * progress_fraction()))
+
+    def refine(x, y0):  # y*(x) = argmax_y <x, y> - f(y), by L-BFGS from y0 (f held fixed)
+        y = y0.detach().clone().requires_grad_(True)
+        lbfgs = torch.optim.LBFGS(
+            [y], lr=1, max_iter=conjugate_iters, line_search_fn="strong_wolfe"
+        )
+
+        def closure():
+            lbfgs.zero_grad()
+            obj = (f(y) - (x * y).sum(-1)).sum()  # separable: one problem per row
+            obj.backward()
+            return obj
+
+        lbfgs.step(closure)
+        return y.detach()
+
+    def expectile_loss(r):
+        return (torch.where(r >= 0, expectile, 1 - expectile) * r**2).mean()
+
+    bar = tqdm(total=steps, disable=not progress, desc=desc, leave=True)
+    refresh = max(1, (steps or 1000) // 50)
+    while progress_fraction() < 1.0:
+        step = done
         t0 = time.perf_counter()
         if callback is not None and callback_every and step % callback_every == 0:
             t1 = time.perf_counter()
@@ -161,26 +213,38 @@ def fit_w2_minimax(
             t0 += time.perf_counter() - t1
         for g, base in ((opt_T, lr_map), (opt_f, lr_potential)):
             for pg in g.param_groups:
-                pg["lr"] = base * lr_factor(step)
+                pg["lr"] = base * lr_factor()
         # inner player: the map
         for p in potential.parameters():
             p.requires_grad_(False)
         for _ in range(inner_steps):
             x = sample_p(batch_size, gen)
             y = T(x)
-            loss_T = (f(y) - (x * y).sum(-1)).mean()
+            if amortisation == "regression":
+                loss_T = ((y - refine(x, y)) ** 2).sum(-1).mean()
+            else:
+                loss_T = (f(y) - (x * y).sum(-1)).mean()
             opt_T.zero_grad(set_to_none=True)
             loss_T.backward()
             opt_T.step()
             res.map_losses.append(float(loss_T.detach()))
-        for p in potential.parameters():
-            p.requires_grad_(True)
         # outer player: the potential
         x, yq = sample_p(batch_size, gen), sample_q(batch_size, gen)
         with torch.no_grad():
             y = T(x)
+        if conjugate_iters:
+            y = refine(x, y)
+        for p in potential.parameters():
+            p.requires_grad_(True)
         fy, fq = f(y), f(yq)
         loss_f = fq.mean() - fy.mean()
+        if expectile:
+            xy = (x * yq).sum(-1)
+            f_star = (x * y).sum(-1) - fy  # f*(x) estimated at y = T(x) or y*(x)
+            loss_f = loss_f + expectile_weight * (
+                expectile_loss(xy - f_star.detach() - fq)
+                + expectile_loss((xy - fq).detach() - f_star)
+            )
         opt_f.zero_grad(set_to_none=True)
         loss_f.backward()
         opt_f.step()
@@ -196,11 +260,15 @@ def fit_w2_minimax(
             res.w2_half.append(
                 float(0.5 * (x**2).sum(-1).mean() + 0.5 * (yq**2).sum(-1).mean()) - dual
             )
+        done += 1
+        if x.device.type == "cuda":
+            torch.cuda.synchronize(x.device)
         clock += time.perf_counter() - t0
+        bar.update(1)
         if step % refresh == 0:
             bar.set_postfix(W2sq_half=f"{res.w2_half[-1]:.4g}")
     bar.close()
     if callback is not None and callback_every:
-        res.history.append((steps, callback(steps, T, potential)))
-    res.steps, res.seconds = steps, clock
+        res.history.append((done, callback(done, T, potential)))
+    res.steps, res.seconds = done, clock
     return res
