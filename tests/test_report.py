@@ -52,3 +52,15 @@ def test_record_stores_the_device_the_notebook_used(monkeypatch):
 
     monkeypatch.setitem(env._USED, "device", "cpu")
     assert record("toy", "MSE", 0.5)["device"] == "cpu"
+
+
+def test_record_output_is_invisible_unless_shown(monkeypatch):
+    import IPython.display
+
+    shown = []
+    monkeypatch.setattr(IPython.display, "display", lambda b, **kw: shown.append((b, kw)))
+    record("e", "m", 1.0, profile="full", device="cpu")
+    record("e", "m", 1.0, profile="full", device="cpu", show=True)
+    (hidden, kw), (visible, _) = shown
+    assert hidden == {"text/html": "", "text/plain": ""} and kw["metadata"][RESULT_KEY]["ours"] == 1
+    assert visible["text/plain"].startswith("result | e | m")

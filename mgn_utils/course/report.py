@@ -159,8 +159,10 @@ def record(
     try:
         from IPython.display import display
 
-        # An empty text/plain keeps the entry in the stored outputs without showing a line.
-        display({"text/plain": text if show else ""}, metadata={RESULT_KEY: entry}, raw=True)
+        # The entry rides in the output's metadata. Hidden, the output is an empty HTML
+        # fragment: the rendered page shows nothing (an empty text/plain shows an empty box).
+        bundle = {"text/plain": text} if show else {"text/html": "", "text/plain": ""}
+        display(bundle, metadata={RESULT_KEY: entry}, raw=True)
     except ImportError:  # outside IPython
         if show:
             print(text)
