@@ -8,9 +8,9 @@ There is one copy of the models, the losses and the training loop: the chapter's
 script executes the cells of ``chapters/07_mnist.ipynb`` that import, configure, load the data
 and define ``train_or_load`` (nothing that evaluates or plots a model), then calls
 ``train_or_load(..., retrain=True)``. A configuration is a key of the chapter's ``GENERATORS``;
-the checkpoint is ``checkpoints/mnist-gen-MODEL-LOSS-sSEED.pt`` (float16 state dict) with an entry
-in ``checkpoints/MANIFEST.json``: the configuration, the metrics, the git commit, the device,
-the training time and the date, written by ``mgn_utils.course.checkpoints.save_checkpoint``.
+the checkpoint is ``checkpoints/mnist-gen-MODEL-LOSS[-pcaK]-sSEED.pt`` (float16 state dict)
+with an entry in ``checkpoints/MANIFEST.json``: the configuration, the metrics, the git commit,
+the device, the training time and the date (``mgn_utils.course.checkpoints.save_checkpoint``).
 
 Data. The stored checkpoints were trained on the 8,000-image training part of the fixed split
 of the MNIST *test* file (``mnist_split(labels, holdout=0.2, seed=0)``), read offline from
@@ -32,7 +32,13 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOK = ROOT / "chapters" / "07_mnist.ipynb"
 # The cells executed, each found by a line it contains (imports, configuration, data, training).
-MARKERS = ["env = mgn_utils.setup_notebook", "GENERATORS = {", "mnist_split(", "def train_or_load"]
+MARKERS = [
+    "env = mgn_utils.setup_notebook",
+    "GENERATORS = {",
+    "mnist_split(",
+    "def train_or_load",
+    "def generator_data",
+]
 
 
 def chapter_namespace():
@@ -81,10 +87,10 @@ def main():
         for seed in args.seed or seeds:
             run = {**cfg, "seed": seed} | ({"data": "mnist-train-60k"} if args.train60k else {})
             run |= {"steps": args.steps} if args.steps else {}
-            name = f"mnist-gen-{cfg['model']}-{cfg['loss']}-s{seed}"
+            name = ns["checkpoint_name"](cfg, seed)
             t0 = time.perf_counter()
-            sampler = ns["rows_of"](data)
-            T, entry = ns["train_or_load"](name, run, ns["prior"], sampler, retrain=True)
+            source, target, _ = ns["generator_data"](cfg, data)
+            T, entry = ns["train_or_load"](name, run, source, target, retrain=True)
             print(f"{name}: {entry['duration_s']:.0f} s training, {time.perf_counter() - t0:.0f} s")
     return 0
 
