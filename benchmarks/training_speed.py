@@ -86,15 +86,15 @@ def cases(quick: bool):
     if not quick:
         ma_case("05", 128, mgn_utils.CMGN(128, 32, layers=3), B=256, dtype=torch.float32)
 
-    def sink2d(T, g):
-        x = torch.randn(256, 2, generator=g, dtype=torch.float64)
-        y = torch.randn(256, 2, generator=g, dtype=torch.float64) + 1
-        return losses.sinkhorn_divergence(T(x), y, eps=0.01)
+    def sink2d(T, g):  # chapter 04's setting
+        x = torch.randn(128, 2, generator=g, dtype=torch.float64)
+        y = torch.randn(128, 2, generator=g, dtype=torch.float64) + 1
+        return losses.sinkhorn_divergence(T(x), y, eps=0.1, n_iter=2000, tol=1e-3, scaling=0.5)
 
     out.append(
         (
             "04",
-            "C-MGN d=2, Sinkhorn loss (ε = 0.01, converged to the default tol), batch 256, float64",
+            "C-MGN d=2, Sinkhorn loss (ε = 0.1, tol 1e-3, ε-scaling 0.5), batch 128, float64",
             lambda: _adam_step(mgn_utils.CMGN(2, 8).double(), sink2d),
         )
     )
@@ -132,8 +132,9 @@ def cases(quick: bool):
     out.append(
         (
             "07",
-            "ICNN d=784 (h=160, 2 layers), Sinkhorn loss (ε = 25, tol 1e-3), batch 256",
-            lambda: _adam_step(mgn_utils.ICNN(784, 160, layers=2), sink784),
+            "ICNN d=784 (h=160, 2 layers, full quadratic term), Sinkhorn loss (ε = 25, tol 1e-3), "
+            "batch 256",
+            lambda: _adam_step(mgn_utils.ICNN(784, 160, layers=2, quadratic=True), sink784),
         )
     )
 
@@ -168,7 +169,60 @@ def cases(quick: bool):
             wgan_step,
         )
     )
+    if not quick:
+        out += _w2_games()
     return out
+
+
+def _w2_games():
+    """Chapter 09: one step of each packaged game on the d = 16 benchmark-sized problem (a
+    Gaussian pair stands in for the benchmark data): the semi-dual step (3 Newton steps, batch
+    256) and one MM:R round (5 map steps and a critic step, batch 512)."""
+    from mgn_utils import solvers
+
+    d, p, q = (
+        16,
+        _gaussian(16, seed=1, dtype=torch.float32),
+        _gaussian(16, seed=2, dtype=torch.float32),
+    )
+    rows = []
+    for method, what in (
+        ("semidual", "semi-dual step: 3 Newton steps for T^-1, 4-node potential, batch 256"),
+        ("minimax", "MM:R round: 5 map steps + 1 critic step (dense quadratic ICNN), batch 512"),
+    ):
+
+        def make(method=method):
+            T = solvers.fit_w2_map(p.sample, q.sample, d, steps=0, method="minimax")
+            f = mgn_utils.models.QuadraticConvexPotential(d, hidden=128, layers=3)
+            g = torch.Generator().manual_seed(0)
+
+            def step():
+                if method == "semidual":
+                    solvers.fit_w2_semidual(
+                        T,
+                        p.sample,
+                        q.sample,
+                        steps=1,
+                        seed=int(torch.randint(10**6, (1,), generator=g)),
+                    )
+                else:
+                    solvers.fit_w2_minimax(
+                        T,
+                        f,
+                        p.sample,
+                        q.sample,
+                        1,
+                        inner_steps=5,
+                        batch_size=512,
+                        lr_map=1e-2,
+                        lr_potential=1e-2,
+                        progress=False,
+                    )
+
+            return step
+
+        rows.append(("09", f"C-MGN d=16 (h=128, 8 layers), {what}", make))
+    return rows
 
 
 def main(argv=None) -> int:
