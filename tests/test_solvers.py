@@ -23,6 +23,18 @@ def gaussian_pair(d=3, seed=0):
     return Gaussian(m1, S1), Gaussian(m2, S2), (lambda x: x @ A + b), float(torch.trace(S2))
 
 
+def gaussian_solution(d=2, seed=3):
+    """A Gaussian pair with its OT map x -> xA + b and the critic at the solution: f is the
+    conjugate of the map's potential (ridge units switched off)."""
+    p, q, _, _ = gaussian_pair(d=d, seed=seed)
+    A, b = gaussian_ot_map(p.mean, p.cov, q.mean, q.cov)
+    Ainv = torch.linalg.inv(A)
+    f = models.ConvexPotential(d, hidden=4).set_quadratic((Ainv + Ainv.T) / 2, -(b @ Ainv))
+    with torch.no_grad():
+        f.a.zero_()
+    return p, q, A, b, f
+
+
 def test_minimax_learns_the_gaussian_map_from_samples():
     torch.manual_seed(0)
     p, q, T_star, var_q = gaussian_pair()
@@ -55,12 +67,7 @@ def test_signs_at_the_gaussian_solution_are_stationary():
     """At T = T* and f = the conjugate of T*'s potential, neither player wants to move:
     the map's loss gradient ∇f(T(x)) − x vanishes and E_Q f − E_P f(T x) has zero gradient in the
     quadratic part (T♯P = Q)."""
-    p, q, _, _ = gaussian_pair(d=2, seed=3)
-    A, b = gaussian_ot_map(p.mean, p.cov, q.mean, q.cov)
-    Ainv = torch.linalg.inv(A)
-    f = models.ConvexPotential(2, hidden=4).set_quadratic((Ainv + Ainv.T) / 2, -(b @ Ainv))
-    with torch.no_grad():
-        f.a.zero_()
+    p, q, A, b, f = gaussian_solution()
     x = p.sample(200_000, generator=torch.Generator().manual_seed(0))
     y = (x @ A + b).requires_grad_(True)
     (grad_y,) = torch.autograd.grad(f(y).sum(), y)
@@ -155,12 +162,8 @@ def test_minimax_time_budget_and_options():
 def test_expectile_loss_is_zero_on_fenchel_young_pairs_at_the_solution():
     """At the Gaussian solution f = conjugate of T*'s potential, f(y) + f*(x) >= <x, y> for every
     pair, so the expectile term only sees non-positive gaps and is small (weight 1 − τ)."""
-    p, q, _, _ = gaussian_pair(d=2, seed=3)
-    A, b = gaussian_ot_map(p.mean, p.cov, q.mean, q.cov)
-    Ainv = torch.linalg.inv(A)
-    f = models.ConvexPotential(2, hidden=4).set_quadratic((Ainv + Ainv.T) / 2, -(b @ Ainv))
+    p, q, A, b, f = gaussian_solution()
     with torch.no_grad():
-        f.a.zero_()
         x = p.sample(4096, generator=torch.Generator().manual_seed(0))
         yq = q.sample(4096, generator=torch.Generator().manual_seed(1))
         y = x @ A + b
