@@ -1,7 +1,9 @@
 # Build the book, run the tests, re-execute chapters. Every target sets up what it needs.
 #   make book                 build _build/html (from the outputs stored in the notebooks)
 #   make test                 unit tests, chapters in the smoke profile (nbval), freshness, book
-#   make execute [CHAPTER=03] re-run chapters in the full profile and stamp them
+#   make stale                which chapters' stored outputs are stale, and why
+#   make execute [CHAPTER=03] re-run the stale chapters (or CHAPTER) in the full profile, JOBS at
+#                             a time (default 2, one thread each), and stamp them
 #   make gpu-check            unit tests on cpu+cuda and every chapter (smoke) on a CUDA GPU, timed
 #   make lint                 ruff check and ruff format --check (part of make test)
 #   make verify [CHAPTER=03]  re-run chapters into a temporary copy, compare the recorded results
@@ -30,7 +32,7 @@ MATHJAX := .cache/mathjax-html/mathjax/tex-chtml.js
 NBVAL := OMP_NUM_THREADS=1 MGN_PROFILE=smoke $(PY) -m pytest chapters/ --nbval-lax --nbval-current-env \
          --nbval-cell-timeout=600 -n 2 --dist loadfile -p no:cacheprovider -q
 
-.PHONY: book pages test lint unit nbval freshness browser chromium linkcheck execute verify sync-url \
+.PHONY: book pages test lint unit nbval freshness browser chromium linkcheck execute stale verify sync-url \
         gpu-check clean
 
 $(INSTALLED): requirements.txt pyproject.toml
@@ -102,8 +104,13 @@ gpu-check: $(INSTALLED)
 	  [ $$rc -eq 0 ] || { tail -30 /tmp/gpu-check-$$(basename $$nb .ipynb).log; exit $$rc; }; \
 	done
 
+# Without CHAPTER only the stale chapters run; JOBS of them at once, one thread each.
+JOBS ?= 2
 execute: $(INSTALLED)
-	$(PY) tools/nbtools.py execute $(CHAPTER)
+	OMP_NUM_THREADS=$${OMP_NUM_THREADS:-1} $(PY) tools/nbtools.py execute $(CHAPTER) -j $(JOBS)
+
+stale: $(INSTALLED)
+	@$(PY) tools/nbtools.py stale $(CHAPTER)
 
 # Re-runs chapters (as long as `make execute`) without writing them; exit 1 on drift.
 verify: $(INSTALLED)

@@ -4,10 +4,12 @@ A chapter's stamp (``metadata["mgn"]``, written by ``python tools/nbtools.py exe
 the hashes of everything its stored outputs depend on. Part of it is computed *inside the
 kernel that ran the chapter*, right after its last cell, by a snippet that is never stored
 (:func:`kernel_snippet`): the interpreter, the ``mgn_utils`` package that was imported (path,
-version, SHA-256 of its ``.py`` sources), torch's version, the device and the data files the
-chapter actually used (``mgn_utils.provenance()``) and the profile. The tool process adds the
-hashes of the code cells, of ``checkpoints/``, of ``requirements.txt`` and of the stored
-outputs themselves, computed on the notebook as written to disk.
+version, SHA-256 of each of its modules the kernel loaded, read from ``sys.modules``: the
+package's imports are lazy, so a change to a module a chapter never imports leaves it fresh),
+torch's version, the device and the data files the chapter actually used
+(``mgn_utils.course.env.provenance()``) and the profile. The tool process adds the hashes
+of the code cells, of ``checkpoints/``, of ``requirements.txt`` and of the stored outputs
+themselves, computed on the notebook as written to disk.
 
 :func:`problems` re-computes what it can from the repository as it is now and lists each
 mismatch with the command that fixes it.
@@ -27,7 +29,7 @@ SETUP_TAG = "colab-setup"
 RESULT_KEY = "mgn_result"  # output metadata written by mgn_utils.report.record
 OLD_RESULT_MIME = "application/vnd.mgn.result+json"  # the first format, still read
 WIDGET_MIME = "application/vnd.jupyter.widget-view+json"
-STAMP_VERSION = 2
+STAMP_VERSION = 3
 SNIPPET_MARKER = "MGN-STAMP:"
 
 
@@ -121,9 +123,15 @@ def setup_cell_source(layout: Layout) -> str:
 # --- hashes ------------------------------------------------------------------------------
 
 
-def package_sha256(package_dir) -> str:
-    """SHA-256 over a package's files (sources and package data such as the shipped benchmark
-    constants; caches excluded): sorted relative paths, each with its content.
+def loaded_files_sha256(package_dir, modules) -> dict:
+    """SHA-256 of each file a kernel's stored outputs depend on inside the package:
+    ``{relative path: digest}``.
+
+    ``modules`` are the package-relative paths of the ``.py`` files of the modules the kernel
+    loaded (``sys.modules``). A loaded package (an ``__init__.py``) also brings its package
+    data: every file in its sub-folders that are not packages themselves (such as the shipped
+    benchmark constants), caches excluded. A listed file that no longer exists maps to
+    ``None``.
 
     This function's source is also run inside the kernel (see :func:`kernel_snippet`), so it
     may use nothing but ``hashlib`` and ``pathlib.Path``."""
@@ -131,19 +139,28 @@ def package_sha256(package_dir) -> str:
     from pathlib import Path
 
     base = Path(package_dir)
-    h = hashlib.sha256()
-    files = sorted(
-        p.relative_to(base).as_posix()
-        for p in base.rglob("*")
-        if p.is_file()
-        and "__pycache__" not in p.relative_to(base).parts
-        and not p.name.endswith((".pyc", ".egg-info"))
-    )
-    for rel in files:
-        data = (base / rel).read_bytes()
-        h.update(f"{rel}\0{len(data)}\0".encode())
-        h.update(data)
-    return h.hexdigest()
+    wanted = set(modules)
+    for rel in list(wanted):
+        folder = (base / rel).parent
+        if not rel.endswith("__init__.py") or not folder.is_dir():
+            continue
+        for sub in folder.iterdir():
+            if not sub.is_dir() or (sub / "__init__.py").exists() or sub.name == "__pycache__":
+                continue
+            for p in sub.rglob("*"):
+                if p.is_file() and "__pycache__" not in p.parts and not p.name.endswith(".pyc"):
+                    wanted.add(p.relative_to(base).as_posix())
+    out = {}
+    for rel in sorted(wanted):
+        path = base / rel
+        out[rel] = hashlib.sha256(path.read_bytes()).hexdigest() if path.is_file() else None
+    return out
+
+
+def digest_of(files: dict) -> str:
+    """One SHA-256 over a ``{relative path: digest}`` mapping (the stamp's summary field)."""
+    text = json.dumps(files, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()
 
 
 def tree_sha256(directory: Path) -> str:
@@ -218,7 +235,19 @@ def results(nb) -> list[dict]:
 _SNIPPET = """
 def _mgn_stamp():
     import json, os, platform, sys
-{package_sha256}
+{loaded_files_sha256}
+    # First, before this snippet imports anything: the mgn_utils modules the chapter loaded.
+    pkg_mod = sys.modules.get("mgn_utils")
+    if pkg_mod is None:
+        import mgn_utils as pkg_mod
+    pkg = os.path.dirname(os.path.abspath(pkg_mod.__file__))
+    loaded = set()
+    for name, mod in list(sys.modules.items()):
+        path = getattr(mod, "__file__", None)
+        if (name == "mgn_utils" or name.startswith("mgn_utils.")) and path:
+            rel = os.path.relpath(os.path.abspath(path), pkg)
+            if not rel.startswith(".."):
+                loaded.add(rel.replace(os.sep, "/"))
     info = {{"python_executable": sys.executable, "python": platform.python_version(),
              "profile": os.environ.get("MGN_PROFILE", "full").strip().lower() or "full"}}
     try:
@@ -227,18 +256,24 @@ def _mgn_stamp():
         cuda = torch.cuda.is_available()
     except ImportError:
         info["torch"], info["threads"], cuda = None, None, False
-    import mgn_utils
-    pkg = os.path.dirname(os.path.abspath(mgn_utils.__file__))
-    info["mgn_utils"] = getattr(mgn_utils, "__version__", None)
+    info["mgn_utils"] = getattr(pkg_mod, "__version__", None)
     info["mgn_utils_path"] = pkg
-    info["mgn_utils_sha256"] = package_sha256(pkg)
-    prov = mgn_utils.provenance() if callable(getattr(mgn_utils, "provenance", None)) else None
+    files = loaded_files_sha256(pkg, sorted(loaded))
+    info["mgn_utils_files"] = files
+    info["mgn_utils_sha256"] = __import__("hashlib").sha256(
+        json.dumps(files, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
+    prov, source = None, "fallback"
+    env_mod = sys.modules.get("mgn_utils.course.env")
+    for fn, label in ((getattr(env_mod, "provenance", None), "mgn_utils.course.env.provenance()"),
+                      (getattr(pkg_mod, "provenance", None), "mgn_utils.provenance()")):
+        if callable(fn):
+            prov, source = fn(), label
+            break
     if not isinstance(prov, dict):
-        prov = {{"device": "cuda" if cuda else "cpu", "data": {{}}}}
+        prov, source = {{"device": "cuda" if cuda else "cpu", "data": {{}}}}, "fallback"
     info["device"] = str(prov.get("device") or ("cuda" if cuda else "cpu"))
     info["data"] = {{str(k): str(v) for k, v in dict(prov.get("data") or {{}}).items()}}
-    has_provenance = hasattr(mgn_utils, "provenance")
-    info["provenance"] = "mgn_utils.provenance()" if has_provenance else "fallback"
+    info["provenance"] = source
     print({marker!r} + json.dumps(info, sort_keys=True))
 
 _mgn_stamp()
@@ -248,9 +283,9 @@ del _mgn_stamp
 
 def kernel_snippet() -> str:
     """Code run in the chapter's kernel after its last cell; prints one ``MGN-STAMP:`` JSON line."""
-    src = inspect.getsource(package_sha256)
+    src = inspect.getsource(loaded_files_sha256)
     body = "\n".join("    " + line if line.strip() else "" for line in src.splitlines())
-    return _SNIPPET.format(package_sha256=body, marker=SNIPPET_MARKER).strip() + "\n"
+    return _SNIPPET.format(loaded_files_sha256=body, marker=SNIPPET_MARKER).strip() + "\n"
 
 
 def parse_snippet_outputs(outputs) -> dict:
@@ -356,7 +391,6 @@ def problems(nb, name: str, layout: Layout, setup_source: str | None) -> list[st
         )
     now = {
         "code_sha256": (code_hash(nb), "the code cells changed"),
-        "mgn_utils_sha256": (package_sha256(layout.package), "mgn_utils/ sources changed"),
         **{
             k: (v, what)
             for (k, v), what in zip(
@@ -370,4 +404,30 @@ def problems(nb, name: str, layout: Layout, setup_source: str | None) -> list[st
             continue  # reported once, as the stamp version, above
         if stamp[key] != value:
             out.append(f"{what} since the stored outputs were made ({key} differs) ({rerun})")
+    changed = package_changes(stamp, layout)
+    if changed:
+        more = f" and {len(changed) - 6} more" if len(changed) > 6 else ""
+        shown = ", ".join(changed[:6]) + more
+        out.append(
+            f"mgn_utils modules the chapter loaded changed since the stored outputs were made: "
+            f"{shown} ({rerun})"
+        )
+    return out
+
+
+def package_changes(stamp: dict, layout: Layout) -> list[str]:
+    """The package files a stamp covers that differ now, each as ``"path (changed)"`` or
+    ``"path (removed)"``. A stamp without ``mgn_utils_files`` (an older version) yields none:
+    its version is reported instead."""
+    stored = stamp.get("mgn_utils_files")
+    if not isinstance(stored, dict):
+        return []
+    modules = [rel for rel in stored if rel.endswith(".py")]
+    now = loaded_files_sha256(layout.package, modules)
+    out = []
+    for rel in sorted(set(stored) | set(now)):
+        old, new = stored.get(rel), now.get(rel)
+        if old == new:
+            continue
+        out.append(f"mgn_utils/{rel} ({'removed' if new is None else 'changed' if old else 'new'})")
     return out

@@ -1,6 +1,9 @@
 """Maintenance of the chapter notebooks: execute and stamp, check freshness, verify, pages.
 
-    python tools/nbtools.py execute [CHAPTER ...]  run in the full profile, store outputs, stamp
+    python tools/nbtools.py execute [CHAPTER ...] [-j N] [--all]
+                                                   run in the full profile, store outputs, stamp
+                                                   (no CHAPTER: only the stale ones; N at once)
+    python tools/nbtools.py stale [CHAPTER ...]    which chapters are stale, and why (exit 0)
     python tools/nbtools.py check [CHAPTER ...]    fail if a chapter's stored outputs are stale
     python tools/nbtools.py verify [CHAPTER ...]   re-run in the full profile into a temporary
                                                    copy and compare the recorded results
@@ -14,21 +17,23 @@ CHAPTER is a chapter number such as ``03`` or a notebook path; the default is ev
 The stamp (``metadata["mgn"]``, written by ``execute``) covers what the stored outputs depend
 on. Computed in the chapter's kernel after its last cell, by a snippet that is not stored:
 ``python_executable``, ``python``, ``torch``, ``threads``, ``mgn_utils`` (version),
-``mgn_utils_path`` and ``mgn_utils_sha256`` (SHA-256 of the imported package's ``.py``
-sources), ``device`` and ``data`` (from ``mgn_utils.provenance()`` when it exists: the device
-used and the SHA-256 of each data file read), ``provenance`` (where those came from) and
-``profile``. Computed by this tool: ``code_sha256`` (code cells, the Colab setup cell
+``mgn_utils_path``, ``mgn_utils_files`` (SHA-256 of each package module the kernel loaded, and
+of the package data beside them) and ``mgn_utils_sha256`` (one digest over those),
+``device`` and ``data`` (from ``mgn_utils.course.env.provenance()``: the device the results
+were computed on and the SHA-256 of each data file read), ``provenance`` (where those came
+from) and ``profile``. Computed by this tool: ``code_sha256`` (code cells, the Colab setup cell
 excluded), ``checkpoints_sha256`` (every file under ``checkpoints/``),
 ``requirements_sha256``, ``outputs_sha256`` (every code cell's outputs and execution count,
 canonical JSON, on the notebook as written to disk), ``stamp_version``, ``executed_at``,
 ``duration_s``, ``platform``, ``cpu_count``.
 
 ``check`` fails (exit 1, one line per problem with the command that fixes it) when any of
-those hashes differs from the checkout as it is now (``mgn_utils_sha256`` against the
-repository's ``mgn_utils/``), when the execution counts are not 1..N over the non-empty code
-cells, on an error output, on stored widget state, on a recorded result (``mgn_result``) whose
-profile is not "full", on unrun cells, and when the first code cell is not the Colab setup
-cell of ``_config.yml``'s repository url.
+those hashes differs from the checkout as it is now (each of ``mgn_utils_files`` against the
+repository's ``mgn_utils/``: a change to a module the chapter did not load does not count),
+when the execution counts are not 1..N over the non-empty code cells, on an error output, on
+stored widget state, on a recorded result (``mgn_result``) whose profile is not "full", on
+unrun cells, and when the first code cell is not the Colab setup cell of ``_config.yml``'s
+repository url.
 
 ``verify`` re-executes each chapter in the full profile into a temporary directory (the
 committed notebook is never written), matches its recorded results (``mgn_result``: the
@@ -91,6 +96,29 @@ def sync_url(paths, layout: Layout) -> int:
             cells[0].source = src
             nbformat.write(nb, path)
             print(f"{path.name}: setup cell updated")
+    return 0
+
+
+def stale(paths, layout: Layout) -> dict:
+    """``{path: [problem, ...]}`` for each chapter whose stored outputs are stale or unfit."""
+    src = freshness.setup_cell_source(layout)
+    out = {}
+    for path in paths:
+        found = freshness.problems(nbformat.read(path, as_version=4), path.name, layout, src)
+        if found:
+            out[path] = found
+    return out
+
+
+def report_stale(paths, layout: Layout) -> int:
+    """Print which chapters are stale and why; always exit 0 (``make stale``)."""
+    found = stale(paths, layout)
+    for path, why in found.items():
+        print(f"{path.name}: stale")
+        for line in why:
+            print(f"    {line}")
+    fresh = len(paths) - len(found)
+    print(f"stale: {len(found)} of {len(paths)} chapter(s) stale, {fresh} fresh")
     return 0
 
 
@@ -191,6 +219,36 @@ def execute(paths, layout: Layout, timeout: int, kernel_name: str = KERNEL) -> i
         if outputs_hash(nbformat.read(path, as_version=4)) != nb.metadata["mgn"]["outputs_sha256"]:
             raise RuntimeError(f"{path}: the outputs read back differ from those stamped")
         print(f"  done in {seconds:.1f} s on {kernel.get('device')}", flush=True)
+    return 1 if failed else 0
+
+
+def _stored_duration(path: Path) -> float:
+    stamp = nbformat.read(path, as_version=4).metadata.get("mgn") or {}
+    return float(stamp.get("duration_s") or 0.0)
+
+
+def execute_parallel(paths, layout: Layout, timeout: int, kernel_name: str, jobs: int) -> int:
+    """Execute ``paths`` with ``jobs`` chapters at once, each in its own process (longest stored
+    run first, so the lanes end together). Each chapter's lines are printed when it ends."""
+    import subprocess
+    from concurrent.futures import ThreadPoolExecutor
+
+    order = sorted(paths, key=_stored_duration, reverse=True)
+    script = Path(__file__).resolve()
+
+    def one(path: Path):
+        cmd = [sys.executable, str(script), "execute", str(path), "--root", str(layout.root)]
+        cmd += ["--timeout", str(timeout), "--kernel", kernel_name]
+        t0 = time.perf_counter()
+        done = subprocess.run(cmd, capture_output=True, text=True)
+        return path, done.returncode, done.stdout + done.stderr, time.perf_counter() - t0
+
+    failed = 0
+    with ThreadPoolExecutor(max_workers=jobs) as pool:
+        for path, rc, text, seconds in pool.map(one, order):
+            print(f"--- {path.name}: exit {rc} after {seconds:.0f} s\n{text.rstrip()}", flush=True)
+            failed += rc != 0
+    print(f"execute: {len(order)} chapter(s), {failed} failed")
     return 1 if failed else 0
 
 
@@ -376,7 +434,8 @@ def main(argv=None) -> int:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     ap.add_argument(
-        "command", choices=["execute", "check", "verify", "sync-url", "pages", "smoke-times"]
+        "command",
+        choices=["execute", "stale", "check", "verify", "sync-url", "pages", "smoke-times"],
     )
     ap.add_argument("notebooks", nargs="*", help="paths or chapter numbers (default: all chapters)")
     ap.add_argument("--timeout", type=int, default=3600, help="per-cell timeout in seconds")
@@ -384,6 +443,10 @@ def main(argv=None) -> int:
     ap.add_argument("--kernel", default=KERNEL, help="kernel name (default: python3)")
     ap.add_argument(
         "--workdir", type=Path, help="verify: where the new runs go (default: a temp dir)"
+    )
+    ap.add_argument("-j", "--jobs", type=int, default=1, help="execute: chapters run at once")
+    ap.add_argument(
+        "--all", action="store_true", help="execute: every chapter, not only the stale ones"
     )
     args = ap.parse_args(argv)
     layout = Layout(args.root.resolve())
@@ -394,7 +457,14 @@ def main(argv=None) -> int:
     if not paths:
         print(f"no chapter notebooks found in {layout.chapters}")
         return 1
+    if args.command == "stale":
+        return report_stale(paths, layout)
     if args.command == "execute":
+        if not args.notebooks and not args.all:
+            paths = list(stale(paths, layout))
+            print(f"execute: {len(paths)} stale chapter(s): {[p.name for p in paths]}")
+        if args.jobs > 1 and len(paths) > 1:
+            return execute_parallel(paths, layout, args.timeout, args.kernel, args.jobs)
         return execute(paths, layout, args.timeout, args.kernel)
     if args.command == "verify":
         return verify(paths, layout, args.timeout, args.kernel, args.workdir)

@@ -1,7 +1,18 @@
 """Course scaffolding, not meant for practitioners: notebook set-up (:mod:`.env`), recorded
-results (:mod:`.report`) and pretrained checkpoints with provenance (:mod:`.checkpoints`)."""
+results (:mod:`.report`) and pretrained checkpoints with provenance (:mod:`.checkpoints`).
 
-from . import checkpoints, env, report
-from .env import NotebookEnv, setup_notebook
+A chapter starts with ``env = mgn_utils.course.setup_notebook()``."""
 
-__all__ = ["checkpoints", "env", "report", "NotebookEnv", "setup_notebook"]
+from .._lazy import attach as _attach
+
+__getattr__, __dir__, __all__ = _attach(
+    __name__,
+    {
+        "checkpoints": ".checkpoints",
+        "env": ".env",
+        "report": ".report",
+        "NotebookEnv": ".env:NotebookEnv",
+        "setup_notebook": ".env:setup_notebook",
+        "provenance": ".env:provenance",
+    },
+)

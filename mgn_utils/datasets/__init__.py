@@ -5,30 +5,29 @@ Every file the package downloads is listed in :data:`REGISTRY` (name -> URLs, ha
 digest) and checked against its hash before it is renamed into place. Offline, the loaders read
 the folder named by the environment variable ``MGN_DATA`` and say exactly which files they need,
 where to get them and where to put them. Each loader records the name and digest of every file
-it read (:func:`mgn_utils.provenance`).
+it read (:func:`mgn_utils.course.env.provenance`).
 """
 
-from . import _w2bench as w2bench
-from ._download import REGISTRY, data_root, download, fetch, fetch_file, file_hash
-from ._mnist import MNIST_MIRRORS, load_mnist, mnist_split
-from ._photos import PHOTOS, colors_to_image, image_to_colors, load_photo
-from ._w2bench import W2BenchPair, load_pair
+from .._lazy import attach as _attach
 
-__all__ = [
-    "MNIST_MIRRORS",
-    "PHOTOS",
-    "REGISTRY",
-    "W2BenchPair",
-    "colors_to_image",
-    "data_root",
-    "download",
-    "fetch",
-    "fetch_file",
-    "file_hash",
-    "image_to_colors",
-    "load_mnist",
-    "load_pair",
-    "load_photo",
-    "mnist_split",
-    "w2bench",
-]
+__getattr__, __dir__, __all__ = _attach(
+    __name__,
+    {
+        "MNIST_MIRRORS": "._mnist:MNIST_MIRRORS",
+        "PHOTOS": "._photos:PHOTOS",
+        "REGISTRY": "._download:REGISTRY",
+        "W2BenchPair": "._w2bench:W2BenchPair",
+        "colors_to_image": "._photos:colors_to_image",
+        "data_root": "._download:data_root",
+        "download": "._download:download",
+        "fetch": "._download:fetch",
+        "fetch_file": "._download:fetch_file",
+        "file_hash": "._download:file_hash",
+        "image_to_colors": "._photos:image_to_colors",
+        "load_mnist": "._mnist:load_mnist",
+        "load_pair": "._w2bench:load_pair",
+        "load_photo": "._photos:load_photo",
+        "mnist_split": "._mnist:mnist_split",
+        "w2bench": "._w2bench",
+    },
+)

@@ -23,24 +23,18 @@ Conventions used throughout this module
   with a message naming the expected shape.
 """
 
-from ._banana import Banana
-from ._gaussian import (
-    Gaussian,
-    GaussianMixture,
-    empirical_gaussian_map,
-    gaussian_ot_map,
-    gaussian_w2,
-    sqrtm_psd,
-)
-from ._image_kde import ImageKDE
+from .._lazy import attach as _attach
 
-__all__ = [
-    "Gaussian",
-    "GaussianMixture",
-    "Banana",
-    "ImageKDE",
-    "empirical_gaussian_map",
-    "gaussian_ot_map",
-    "gaussian_w2",
-    "sqrtm_psd",
-]
+__getattr__, __dir__, __all__ = _attach(
+    __name__,
+    {
+        "Gaussian": "._gaussian:Gaussian",
+        "GaussianMixture": "._gaussian:GaussianMixture",
+        "Banana": "._banana:Banana",
+        "ImageKDE": "._image_kde:ImageKDE",
+        "empirical_gaussian_map": "._gaussian:empirical_gaussian_map",
+        "gaussian_ot_map": "._gaussian:gaussian_ot_map",
+        "gaussian_w2": "._gaussian:gaussian_w2",
+        "sqrtm_psd": "._gaussian:sqrtm_psd",
+    },
+)

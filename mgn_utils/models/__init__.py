@@ -5,7 +5,7 @@
   and ``logdet_jacobian(x) -> (B,)``, usable under ``torch.func``.
 * Baselines (chapter 03): :class:`ICNN` (gradient of an input convex network), :class:`ICGN`,
   :class:`MLPMap` (no structure).
-* Potentials ``(B, d) -> (B,)`` (chapter 09): :class:`PotentialMLP`, :class:`ConvexPotential`,
+* Potentials ``(B, d) -> (B,)`` (chapter 09): :class:`ConvexPotential`,
   :class:`QuadraticConvexPotential` (the W2 benchmark's dense quadratic ICNN).
 * Critics ``(B, d) -> (B,)`` for WGAN-GP (chapters 04, 07): :class:`Critic`.
 
@@ -13,34 +13,24 @@ Potential protocol: a gradient map ``T = ∇φ`` has ``potential(x) -> (B,)`` wh
 closed form, and ``T(x) = ∇φ(x)``.
 """
 
-from ._baselines import ICGN, ICNN, MLPMap
-from ._critics import Critic
-from ._mgn import (
-    ACTIVATIONS,
-    CMGN,
-    MMGN,
-    AffineStart,
-    MonotoneGradientNet,
-    init_affine,
-    logdet_spd,
-)
-from ._potentials import ConvexPotential, PotentialMLP, QuadraticConvexPotential
-from ._softmax import SoftmaxMGradNetM
+from .._lazy import attach as _attach
 
-__all__ = [
-    "ACTIVATIONS",
-    "CMGN",
-    "MMGN",
-    "MonotoneGradientNet",
-    "SoftmaxMGradNetM",
-    "init_affine",
-    "AffineStart",
-    "logdet_spd",
-    "ICNN",
-    "ICGN",
-    "MLPMap",
-    "PotentialMLP",
-    "ConvexPotential",
-    "QuadraticConvexPotential",
-    "Critic",
-]
+__getattr__, __dir__, __all__ = _attach(
+    __name__,
+    {
+        "ACTIVATIONS": "._mgn:ACTIVATIONS",
+        "CMGN": "._mgn:CMGN",
+        "MMGN": "._mgn:MMGN",
+        "MonotoneGradientNet": "._mgn:MonotoneGradientNet",
+        "SoftmaxMGradNetM": "._softmax:SoftmaxMGradNetM",
+        "init_affine": "._mgn:init_affine",
+        "AffineStart": "._mgn:AffineStart",
+        "logdet_spd": "._mgn:logdet_spd",
+        "ICNN": "._baselines:ICNN",
+        "ICGN": "._baselines:ICGN",
+        "MLPMap": "._baselines:MLPMap",
+        "ConvexPotential": "._potentials:ConvexPotential",
+        "QuadraticConvexPotential": "._potentials:QuadraticConvexPotential",
+        "Critic": "._critics:Critic",
+    },
+)

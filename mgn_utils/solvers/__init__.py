@@ -2,27 +2,25 @@
 the semi-dual with a Newton conjugate (chapter 09), the Monge-Ampère morphing trainer
 (chapter 08) and :class:`MGNTransport`, an estimator in POT's ``ot.da`` convention."""
 
-from . import _morphing as morphing
-from ._minimax import MinimaxResult, affine_init, fit_w2_minimax, sample_gaussian_map
-from ._morphing import MORPH_DEFAULTS, map_mse, morphing_reference, train_morphing
-from ._semidual import SemidualResult, fit_w2_semidual, newton_inverse
-from ._transport import MGNTransport
-from ._w2map import W2MAP_DEFAULTS, fit_w2_map
+from .._lazy import attach as _attach
 
-__all__ = [
-    "MinimaxResult",
-    "affine_init",
-    "fit_w2_minimax",
-    "sample_gaussian_map",
-    "MORPH_DEFAULTS",
-    "map_mse",
-    "morphing_reference",
-    "train_morphing",
-    "morphing",
-    "MGNTransport",
-    "fit_w2_map",
-    "fit_w2_semidual",
-    "SemidualResult",
-    "newton_inverse",
-    "W2MAP_DEFAULTS",
-]
+__getattr__, __dir__, __all__ = _attach(
+    __name__,
+    {
+        "MinimaxResult": "._minimax:MinimaxResult",
+        "affine_init": "._minimax:affine_init",
+        "fit_w2_minimax": "._minimax:fit_w2_minimax",
+        "sample_gaussian_map": "._minimax:sample_gaussian_map",
+        "MORPH_DEFAULTS": "._morphing:MORPH_DEFAULTS",
+        "map_mse": "._morphing:map_mse",
+        "morphing_reference": "._morphing:morphing_reference",
+        "train_morphing": "._morphing:train_morphing",
+        "morphing": "._morphing",
+        "MGNTransport": "._transport:MGNTransport",
+        "fit_w2_map": "._w2map:fit_w2_map",
+        "fit_w2_semidual": "._semidual:fit_w2_semidual",
+        "SemidualResult": "._semidual:SemidualResult",
+        "newton_inverse": "._semidual:newton_inverse",
+        "W2MAP_DEFAULTS": "._w2map:W2MAP_DEFAULTS",
+    },
+)

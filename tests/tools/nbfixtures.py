@@ -18,6 +18,8 @@ FAKE_PACKAGE = '''
 """A stand-in for mgn_utils in the tools' tests."""
 import os
 
+from . import used
+
 __version__ = "9.9.9"
 VALUE = float(os.environ.get("MGN_TEST_VALUE", "1.5"))
 
@@ -65,8 +67,11 @@ class Repo:
         (root / "chapters").mkdir(parents=True)
         (root / "mgn_utils").mkdir()
         (root / "mgn_utils" / "__init__.py").write_text(FAKE_PACKAGE)
-        (root / "mgn_utils" / "sub").mkdir()
-        (root / "mgn_utils" / "sub" / "helpers.py").write_text("X = 1\n")
+        # used.py is imported by __init__; unused.py never is; data/ is package data
+        (root / "mgn_utils" / "used.py").write_text("X = 1\n")
+        (root / "mgn_utils" / "unused.py").write_text("Y = 1\n")
+        (root / "mgn_utils" / "data").mkdir()
+        (root / "mgn_utils" / "data" / "table.txt").write_text("1 2 3\n")
         (root / "checkpoints" / "nested").mkdir(parents=True)
         (root / "checkpoints" / "a.pt").write_bytes(b"weights A")
         (root / "checkpoints" / "nested" / "b.pt").write_bytes(b"weights B")
@@ -109,13 +114,18 @@ class Repo:
             "threads": 1,
             "mgn_utils": "9.9.9",
             "mgn_utils_path": str(self.layout.package),
-            "mgn_utils_sha256": freshness.package_sha256(self.layout.package),
+            "mgn_utils_files": self.loaded_files(),
+            "mgn_utils_sha256": freshness.digest_of(self.loaded_files()),
             "device": "cpu",
             "data": {},
             "provenance": "fallback",
         }
         fields.update(over)
         return fields
+
+    def loaded_files(self):
+        """What the stamp snippet hashes after ``import mgn_utils`` of the fake package."""
+        return freshness.loaded_files_sha256(self.layout.package, ["__init__.py", "used.py"])
 
     def write_stamped(self, nb, name="00_demo.ipynb", **kernel_over) -> Path:
         """Write ``nb`` with a valid stamp, as ``execute`` would (outputs hashed as on disk)."""

@@ -37,17 +37,30 @@ def _only(stale, text):
     assert all("(run `make " in line or "(edit the notebook)" in line for line in stale), stale
 
 
-def test_changed_package_source_fails(repo, stamped, capsys):
-    (repo.layout.package / "sub" / "helpers.py").write_text("X = 2  # a changed default\n")
+def test_changed_loaded_module_fails(repo, stamped, capsys):
+    (repo.layout.package / "used.py").write_text("X = 2  # a changed default\n")
     rc, stale = _check(repo, capsys)
     assert rc == 1
-    _only(stale, "mgn_utils/ sources changed")
+    _only(stale, "mgn_utils/used.py (changed)")
     assert "make execute CHAPTER=00" in stale[0]
 
 
-def test_new_package_file_fails(repo, stamped, capsys):
+def test_removed_loaded_module_fails(repo, stamped, capsys):
+    (repo.layout.package / "used.py").unlink()
+    _only(_check(repo, capsys)[1], "mgn_utils/used.py (removed)")
+
+
+def test_changed_package_data_fails(repo, stamped, capsys):
+    (repo.layout.package / "data" / "table.txt").write_text("1 2 4\n")
+    _only(_check(repo, capsys)[1], "mgn_utils/data/table.txt (changed)")
+    (repo.layout.package / "data" / "new.txt").write_text("")
+    _only(_check(repo, capsys)[1], "mgn_utils/data/new.txt (new)")
+
+
+def test_module_the_chapter_did_not_load_does_not_stale_it(repo, stamped, capsys):
+    (repo.layout.package / "unused.py").write_text("Y = 2\n")
     (repo.layout.package / "extra.py").write_text("")
-    _only(_check(repo, capsys)[1], "mgn_utils/ sources changed")
+    assert _check(repo, capsys) == (0, [])
 
 
 def test_pycache_is_not_a_source(repo, stamped, capsys):
@@ -181,7 +194,7 @@ def test_old_stamp_fails(repo, capsys):
     nbformat.write(nb, repo.layout.chapters / "00_demo.ipynb")
     rc, stale = _check(repo, capsys)
     assert rc == 1 and len(stale) == 1
-    _only(stale, "stamp version 1, not 2")
+    _only(stale, f"stamp version 1, not {freshness.STAMP_VERSION}")
 
 
 def test_setup_cell_rules(repo, capsys):
@@ -234,3 +247,13 @@ def test_hashes_are_canonical(repo):
     before = freshness.code_hash(nb)
     nb.cells[1].source = "# another setup cell"
     assert freshness.code_hash(nb) == before  # the setup cell is not part of the code hash
+
+
+def test_stale_says_which_chapters_and_why(repo, stamped, capsys):
+    assert nbtools.main(["stale", "--root", str(repo.root)]) == 0
+    assert "0 of 1 chapter(s) stale" in capsys.readouterr().out
+    (repo.layout.package / "used.py").write_text("X = 3\n")
+    assert nbtools.main(["stale", "--root", str(repo.root)]) == 0  # a report, not a check
+    out = capsys.readouterr().out
+    assert "00_demo.ipynb: stale" in out and "mgn_utils/used.py (changed)" in out
+    assert "1 of 1 chapter(s) stale" in out

@@ -56,6 +56,7 @@ def test_execute_stamps_and_passes_check(executed, capsys):
         "threads",
         "mgn_utils",
         "mgn_utils_path",
+        "mgn_utils_files",
         "mgn_utils_sha256",
         "python",
         "python_executable",
@@ -71,7 +72,9 @@ def test_execute_stamps_and_passes_check(executed, capsys):
     assert stamp["python_executable"] == sys.executable
     assert stamp["mgn_utils"] == "9.9.9"
     assert stamp["mgn_utils_path"] == str(repo.layout.package)
-    assert stamp["mgn_utils_sha256"] == freshness.package_sha256(repo.layout.package)
+    assert stamp["mgn_utils_files"] == repo.loaded_files()  # what the kernel loaded, no more
+    assert set(stamp["mgn_utils_files"]) == {"__init__.py", "used.py", "data/table.txt"}
+    assert stamp["mgn_utils_sha256"] == freshness.digest_of(repo.loaded_files())
     assert stamp["device"] == "cpu" and stamp["data"] == {"toy.npy": "0" * 64}
     assert stamp["provenance"] == "mgn_utils.provenance()"
     code = [c for c in nb.cells if c.cell_type == "code"]
@@ -129,3 +132,24 @@ def test_failing_chapter_is_not_written(repo, monkeypatch, capsys):
         )
         == 1
     )
+
+
+def test_execute_runs_only_stale_chapters_in_parallel(tmp_path, monkeypatch, capsys):
+    from nbfixtures import Repo
+
+    repo = Repo(tmp_path / "repo")
+    monkeypatch.setenv("PYTHONPATH", str(repo.root))
+    fresh = repo.write_stamped(repo.notebook(), "00_demo.ipynb")
+    before = fresh.read_bytes()
+    for name in ("01_a.ipynb", "02_b.ipynb"):
+        nb = repo.notebook("import mgn_utils\nprint(mgn_utils.VALUE)")
+        for c in nb.cells:
+            if c.cell_type == "code":
+                c.execution_count = None
+        nbformat.write(nb, repo.layout.chapters / name)
+    rc = nbtools.main(["execute", "-j", "2", "--root", str(repo.root), "--timeout", "120"])
+    out = capsys.readouterr().out
+    assert rc == 0, out
+    assert "2 stale chapter(s): ['01_a.ipynb', '02_b.ipynb']" in out
+    assert fresh.read_bytes() == before  # the fresh chapter was not re-run
+    assert nbtools.main(["check", "--root", str(repo.root)]) == 0, capsys.readouterr().out

@@ -99,7 +99,7 @@ def test_snippet_runs_and_reports_the_package(repo, tmp_path):
         env={"PYTHONPATH": str(repo.root), "MGN_PROFILE": "Smoke"},
     ).stdout
     info = freshness.parse_snippet_outputs([{"output_type": "stream", "text": out}])
-    assert info["mgn_utils_sha256"] == freshness.package_sha256(repo.layout.package)
+    assert info["mgn_utils_files"] == repo.loaded_files()
     assert info["profile"] == "smoke" and info["data"] == {"toy.npy": "0" * 64}
 
 
