@@ -1,4 +1,4 @@
-"""Tests of mgn_utils.env.setup_notebook."""
+"""Tests of mgn_utils.course.env.setup_notebook."""
 
 import dataclasses
 import random

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 SETUP_TAG = "colab-setup"
-RESULT_KEY = "mgn_result"  # output metadata written by mgn_utils.report.record
+RESULT_KEY = "mgn_result"  # output metadata written by mgn_utils.course.report.record
 OLD_RESULT_MIME = "application/vnd.mgn.result+json"  # the first format, still read
 WIDGET_MIME = "application/vnd.jupyter.widget-view+json"
 STAMP_VERSION = 3
