@@ -118,3 +118,15 @@ def test_no_pyplot_import_and_threads_untouched():
     )
     root = Path(__file__).resolve().parents[1]
     subprocess.run([sys.executable, "-c", code], check=True, cwd=root)
+
+
+def test_provenance_reports_where_results_were_computed(monkeypatch):
+    from mgn_utils.course import env as env_mod
+
+    monkeypatch.setitem(env_mod._USED, "computed_on", set())
+    monkeypatch.setitem(env_mod._USED, "device", "cuda")  # chosen, but nothing ran there
+    env_mod.note_device(torch.device("cpu"))
+    assert env_mod.provenance()["device"] == "cpu"
+    monkeypatch.setitem(env_mod._USED, "device", None)
+    monkeypatch.setitem(env_mod._USED, "computed_on", set())
+    assert env_mod.provenance()["device"] == "cpu"  # nothing chosen, nothing noted

@@ -115,7 +115,13 @@ def setup_notebook(seed: int = 0, profile: str | None = None, quiet: bool = Fals
 
 
 # What the current process used, for the execution stamp of a chapter (tools/nbtools.py).
-_USED = {"device": None, "data": {}}
+_USED = {"device": None, "data": {}, "computed_on": set()}
+
+
+def note_device(device) -> None:
+    """Remember that a result was computed on ``device`` (:func:`~mgn_utils.course.report.record`
+    calls this with the device of the tensors or model it was given)."""
+    _USED["computed_on"].add(str(device))
 
 
 def note_data(name: str, sha256: str) -> None:
@@ -126,10 +132,12 @@ def note_data(name: str, sha256: str) -> None:
 def provenance() -> dict:
     """What this process used: ``{"device": str, "data": {file name: digest}}``.
 
-    ``device`` is the device :func:`setup_notebook` chose (``"cpu"`` when it was not called);
-    ``data`` lists the files the loaders read, with their digests.
+    ``device`` is where the recorded results were computed (the devices passed to
+    :func:`note_device`, joined by ``", "``), else the device :func:`setup_notebook` chose
+    (``"cpu"`` when it was not called); ``data`` lists the files the loaders read, with their
+    digests.
     """
-    device = _USED["device"] or "cpu"
+    device = ", ".join(sorted(_USED["computed_on"])) or _USED["device"] or "cpu"
     if device.startswith("cuda") and torch.cuda.is_available():
         device = f"{device} ({torch.cuda.get_device_name(0)})"
     return {"device": device, "data": dict(sorted(_USED["data"].items()))}
