@@ -1,5 +1,14 @@
 """Input validation shared by every public function of the package (private).
 
+The one place for validators, one name per concept: numbers (:func:`check_int`,
+:func:`check_float`, :func:`check_unit_interval`), objects (:func:`check_callable`), arrays
+(:func:`as_array`, :func:`as_float_tensor`, :func:`check_finite`), points (:func:`as_points`,
+:func:`check_points`, :func:`check_dist_points`), model inputs (:func:`check_model_input`),
+probability weights (:func:`as_weights`) and the distributions' vectors and matrices
+(:func:`check_vector`, :func:`check_square`, :func:`check_symmetric`, :func:`check_psd`,
+:func:`cholesky_or_raise`). Public functions validate their arguments once, here; the kernels
+they call assume checked input.
+
 Each helper raises ``ValueError`` (or ``TypeError`` for a wrong kind of object) with a message
 that names the argument and says what was expected. Checks that read tensor values (finite,
 positive) synchronise with the host; they are skipped inside ``torch.func`` transforms, where
@@ -10,6 +19,7 @@ from __future__ import annotations
 
 import math
 import numbers
+from typing import Optional, Tuple
 
 import numpy as np
 import torch
@@ -17,10 +27,24 @@ import torch
 __all__ = [
     "as_array",
     "as_points",
+    "as_float_tensor",
     "as_weights",
+    "check_dist_points",
+    "check_psd",
+    "check_square",
+    "check_symmetric",
+    "check_vector",
+    "cholesky_or_raise",
+    "fmt_shape",
+    "promote",
+    "sym_tol",
+    "symmetrize",
     "check_finite",
+    "check_callable",
     "check_float",
     "check_int",
+    "check_map_input",
+    "check_model_input",
     "check_points",
     "check_unit_interval",
     "in_functorch",
@@ -76,10 +100,17 @@ def check_float(
     return value
 
 
-def check_finite(x: torch.Tensor, name: str) -> None:
-    """Raise ``ValueError`` when ``x`` holds NaN or infinite values (skipped under torch.func)."""
-    if not in_functorch() and not bool(torch.isfinite(x).all()):
-        raise ValueError(f"{name} of shape {tuple(x.shape)} contains NaN or infinite values")
+def check_finite(x: torch.Tensor, name: str, expected: str | None = None) -> None:
+    """Raise ``ValueError`` when ``x`` holds NaN or infinite values (skipped under torch.func).
+
+    ``expected``, when given, is the expected shape the message names (``"(d, d) = (2, 2)"``);
+    otherwise the message gives ``x``'s shape. A ``meta`` tensor (no data) is refused.
+    """
+    if x.device.type == "meta":
+        raise ValueError(f"{name} is a 'meta' tensor (no data): pass a tensor on a real device")
+    if not in_functorch() and not bool(torch.isfinite(x.detach()).all()):
+        what = f"(expected shape {expected})" if expected else f"of shape {tuple(x.shape)}"
+        raise ValueError(f"{name} {what} contains NaN or infinite values")
 
 
 def as_points(x, name: str = "x", dim: int | None = None, dtype=None) -> torch.Tensor:
@@ -218,15 +249,25 @@ def as_weights(w, n: int, name: str, like: torch.Tensor, atol: float = 1e-6) -> 
     return w
 
 
-def check_map_input(x, dim: int, dtype: torch.dtype, finite: bool = False) -> None:
-    """The input checks shared by every ``(B, d) -> (B, d)`` map of :mod:`mgn_utils.models`.
+def check_map_input(
+    x, dim: int, dtype: torch.dtype, finite: bool = False, device: torch.device | None = None
+) -> None:
+    """The input checks shared by every network of :mod:`mgn_utils.models`.
 
     ``x`` must be a tensor of shape ``(B, dim)`` (batch-first row vectors) of the model's
-    ``dtype``; with ``finite=True`` (a model's opt-in ``check_finite``) its values are checked
-    too, which synchronises a GPU with the host.
+    ``dtype`` and, when ``device`` is given, on the model's device; with ``finite=True`` (a
+    model's opt-in ``check_finite``) its values are checked too, which synchronises a GPU with
+    the host.
+
+    Raises
+    ------
+    TypeError
+        When ``x`` is not a tensor.
+    ValueError
+        For a wrong shape, dtype or device, or (``finite=True``) NaN or infinite values.
     """
     if not torch.is_tensor(x):
-        raise ValueError(f"expected a torch.Tensor of shape (B, {dim}), got {type(x).__name__}")
+        raise TypeError(f"expected a torch.Tensor of shape (B, {dim}), got {type(x).__name__}")
     if x.ndim != 2 or x.shape[1] != dim:
         raise ValueError(
             f"expected x of shape (B, {dim}) (batch-first row vectors), got {tuple(x.shape)}"
@@ -236,5 +277,133 @@ def check_map_input(x, dim: int, dtype: torch.dtype, finite: bool = False) -> No
             f"expected x of dtype {dtype} (the model's dtype), got {x.dtype}; "
             f"use x.to({dtype}) or model.to({x.dtype})"
         )
+    if device is not None and x.device != device:
+        raise ValueError(
+            f"expected x on device {device} (the model's device), got {x.device}; "
+            f"use x.to('{device}') or model.to('{x.device}')"
+        )
     if finite:
         check_finite(x, "x")
+
+
+def check_model_input(model: torch.nn.Module, x) -> None:
+    """:func:`check_map_input` against ``model``'s ``dim``, dtype, device and ``check_finite``.
+
+    The dtype and device are those of the model's first parameter.
+    """
+    p = next(model.parameters())
+    check_map_input(x, model.dim, p.dtype, getattr(model, "check_finite", False), p.device)
+
+
+def check_callable(f, name: str) -> None:
+    """Raise ``TypeError`` unless ``f`` is callable (a sampler, a map, a log-density)."""
+    if not callable(f):
+        raise TypeError(f"{name} must be callable, got {type(f).__name__}")
+
+
+# --- arrays of the distributions: vectors, square and covariance matrices -------------------
+
+WEIGHT_SUM_TOL = 1e-6
+
+
+def fmt_shape(shape) -> str:
+    """Format a shape as ``(a, b)`` / ``(a,)`` (like a Python tuple)."""
+    return str(tuple(int(s) for s in shape))
+
+
+def as_float_tensor(x, name: str) -> torch.Tensor:
+    """Tensor of a floating dtype; floating tensors keep dtype and device."""
+    if isinstance(x, torch.Tensor):
+        t = x
+    else:
+        try:
+            t = torch.as_tensor(x)
+        except Exception as exc:  # ragged lists, strings, ...
+            raise ValueError(f"{name} could not be converted to a tensor: {exc}") from exc
+    if t.is_complex():
+        raise ValueError(f"{name} must be real; got dtype {t.dtype}")
+    if not t.is_floating_point():
+        t = t.to(torch.get_default_dtype())
+    return t
+
+
+def promote(*tensors: torch.Tensor) -> Tuple[torch.Tensor, ...]:
+    """Cast tensors to their common floating dtype and to the first one's device."""
+    dtype = tensors[0].dtype
+    for t in tensors[1:]:
+        dtype = torch.promote_types(dtype, t.dtype)
+    device = tensors[0].device
+    return tuple(t.to(device=device, dtype=dtype) for t in tensors)
+
+
+def sym_tol(S: torch.Tensor) -> torch.Tensor:
+    """Absolute symmetry tolerance: sqrt(eps) times the largest entry (at least 1)."""
+    scale = S.detach().abs().amax(dim=(-2, -1)).clamp_min(1.0)
+    return math.sqrt(torch.finfo(S.dtype).eps) * scale
+
+
+def check_symmetric(S: torch.Tensor, name: str, expected: str) -> None:
+    """Raise ``ValueError`` unless ``S`` (``(..., d, d)``) is symmetric within :func:`sym_tol`."""
+    asym = (S.detach() - S.detach().transpose(-2, -1)).abs().amax(dim=(-2, -1))
+    if bool((asym > sym_tol(S)).any()):
+        raise ValueError(
+            f"{name} (expected shape {expected}) must be symmetric; "
+            f"max |S - S^T| = {float(asym.max()):.3g}"
+        )
+
+
+def symmetrize(S: torch.Tensor) -> torch.Tensor:
+    """``(S + Sᵀ) / 2`` over the last two axes."""
+    return 0.5 * (S + S.transpose(-2, -1))
+
+
+def cholesky_or_raise(S: torch.Tensor, name: str, expected: str) -> torch.Tensor:
+    """Lower Cholesky factor of ``S``; ``ValueError`` when ``S`` is not positive definite."""
+    L, info = torch.linalg.cholesky_ex(S)
+    if bool((info != 0).any()):
+        raise ValueError(
+            f"{name} (expected shape {expected}) must be positive definite "
+            "(Cholesky factorisation failed)"
+        )
+    return L
+
+
+def check_vector(m: torch.Tensor, name: str, d: Optional[int] = None) -> int:
+    """A finite, non-empty vector of shape ``(d,)`` (``d`` given: that length); returns ``d``."""
+    expected = "(d,)" if d is None else f"(d,) = ({d},)"
+    if m.ndim != 1 or m.shape[0] == 0:
+        raise ValueError(f"{name} must have shape {expected}; got shape {fmt_shape(m.shape)}")
+    if d is not None and m.shape[0] != d:
+        raise ValueError(f"{name} must have shape {expected}; got shape {fmt_shape(m.shape)}")
+    check_finite(m, name, expected)
+    return int(m.shape[0])
+
+
+def check_square(S: torch.Tensor, name: str, d: int) -> str:
+    """A finite ``(d, d)`` matrix; returns the expected-shape text used in later messages."""
+    expected = f"(d, d) = ({d}, {d})"
+    if S.ndim != 2 or S.shape[0] != d or S.shape[1] != d:
+        raise ValueError(f"{name} must have shape {expected}; got shape {fmt_shape(S.shape)}")
+    check_finite(S, name, expected)
+    return expected
+
+
+def check_psd(S: torch.Tensor, name: str, expected: str) -> None:
+    """Symmetric positive semi-definite within a relative tolerance."""
+    evals = torch.linalg.eigvalsh(S.detach())
+    tol = math.sqrt(torch.finfo(S.dtype).eps) * evals.abs().amax(dim=-1).clamp_min(1.0)
+    if bool((evals.amin(dim=-1) < -tol).any()):
+        raise ValueError(
+            f"{name} (expected shape {expected}) must be positive semi-definite; "
+            f"smallest eigenvalue {float(evals.min()):.3g}"
+        )
+
+
+def check_dist_points(x, d: int, dtype: torch.dtype, device: torch.device) -> torch.Tensor:
+    """The input of a distribution's ``log_prob``: points ``(n, d)`` (``n = 0`` allowed), cast
+    to the distribution's ``dtype`` and ``device``."""
+    x = as_float_tensor(x, "x")
+    expected = f"(n, d) = (n, {d})"
+    if x.ndim != 2 or x.shape[1] != d:
+        raise ValueError(f"x must have shape {expected}; got shape {fmt_shape(x.shape)}")
+    return x.to(device=device, dtype=dtype)

@@ -12,29 +12,54 @@ import torch
 from torch.func import hessian as _hessian
 from torch.func import jacrev, vmap
 
+from ._validation import check_callable, check_int, check_points
+
 __all__ = ["jacobian", "hessian", "logdet_jacobian", "line_integral_potential"]
 
 
-def _check_batch(x: torch.Tensor) -> None:
-    if not torch.is_tensor(x) or x.ndim != 2:
-        shape = tuple(x.shape) if torch.is_tensor(x) else type(x).__name__
-        raise ValueError(f"expected x of shape (B, d) (batch-first row vectors), got {shape}")
+def _check_inputs(f, x, fname: str = "f") -> None:
+    """``f`` callable and ``x`` a floating tensor of shape ``(B, d)`` (the public entry check)."""
+    check_callable(f, fname)
+    check_points(x, "x")
+    if not x.is_floating_point():
+        raise ValueError(f"x must be a floating tensor (autograd needs one), got dtype {x.dtype}")
+
+
+def _row(f, xi: torch.Tensor, fname: str, want: str, ndim: int) -> torch.Tensor:
+    """``f`` on one row ``xi`` (as a batch of one), checking that it keeps the batch axis."""
+    out = f(xi.unsqueeze(0))
+    if not torch.is_tensor(out) or out.ndim != ndim or out.shape[0] != 1:
+        got = tuple(out.shape) if torch.is_tensor(out) else type(out).__name__
+        raise ValueError(f"{fname} must map (B, d) to {want}, got {got} for a batch of one")
+    return out.squeeze(0)
 
 
 def jacobian(f, x: torch.Tensor) -> torch.Tensor:
     """Jacobian of a batched map by ``vmap(jacrev)``: ``(B, d) -> (B, d_out, d)``.
 
-    ``f`` must treat rows independently (no batch norm). Entry ``[b, i, j]`` is
-    ``∂f_i/∂x_j`` at ``x[b]``. Gradients flow to ``f``'s parameters (usable in a loss).
+    ``f: (B, d) -> (B, d_out)`` must treat rows independently (no batch norm). Entry
+    ``[b, i, j]`` is ``∂f_i/∂x_j`` at ``x[b]``. Gradients flow to ``f``'s parameters (usable in
+    a loss).
+
+    Raises
+    ------
+    TypeError
+        When ``f`` is not callable or ``x`` is not a tensor.
+    ValueError
+        When ``x`` is not a floating ``(B, d)`` tensor or ``f`` does not return ``(B, d_out)``.
     """
-    _check_batch(x)
-    return vmap(jacrev(lambda xi: f(xi.unsqueeze(0)).squeeze(0)))(x)
+    _check_inputs(f, x)
+    return vmap(jacrev(lambda xi: _row(f, xi, "f", "(B, d_out)", 2)))(x)
 
 
 def hessian(phi, x: torch.Tensor) -> torch.Tensor:
-    """Hessian of a batched scalar potential ``phi: (B, d) -> (B,)``: returns ``(B, d, d)``."""
-    _check_batch(x)
-    return vmap(_hessian(lambda xi: phi(xi.unsqueeze(0)).squeeze(0)))(x)
+    """Hessian of a batched scalar potential ``phi: (B, d) -> (B,)``: returns ``(B, d, d)``.
+
+    Raises ``TypeError``/``ValueError`` as :func:`jacobian` does, and ``ValueError`` when
+    ``phi`` does not return one scalar per row ``(B,)``.
+    """
+    _check_inputs(phi, x, "phi")
+    return vmap(_hessian(lambda xi: _row(phi, xi, "phi", "(B,) (one scalar per row)", 1)))(x)
 
 
 def logdet_jacobian(f, x: torch.Tensor) -> torch.Tensor:
@@ -45,6 +70,11 @@ def logdet_jacobian(f, x: torch.Tensor) -> torch.Tensor:
     of such matrices can hang with several threads (seen with torch's CPU LAPACK on 2 cores).
     """
     J = jacobian(f, x)
+    if J.shape[-1] != J.shape[-2]:
+        raise ValueError(
+            f"f must map (B, d) to (B, d) (a square Jacobian), got a Jacobian of shape "
+            f"{tuple(J.shape)}"
+        )
     if J.device.type == "cpu" and J.shape[-1] >= 128 and torch.get_num_threads() > 1:
         sign, logabs = map(torch.stack, zip(*[torch.linalg.slogdet(Ji) for Ji in J]))
     else:
@@ -74,11 +104,8 @@ def line_integral_potential(
         respect to ``x`` and to ``T``'s parameters, so ``∇ₓ`` of the result can be compared
         with ``T(x)`` by autograd.
     """
-    if not torch.is_tensor(x) or x.ndim != 2:
-        shape = tuple(x.shape) if torch.is_tensor(x) else type(x).__name__
-        raise ValueError(f"expected x of shape (B, d) (batch-first row vectors), got {shape}")
-    if int(n_nodes) != n_nodes or n_nodes < 1:
-        raise ValueError(f"n_nodes must be a positive int, got {n_nodes!r}")
+    _check_inputs(T, x, "T")
+    n_nodes = check_int(n_nodes, "n_nodes")
     B, d = x.shape
     if x0 is None:
         x0 = torch.zeros(d, dtype=x.dtype, device=x.device)
@@ -86,6 +113,13 @@ def line_integral_potential(
         raise ValueError(
             f"expected x0 of shape ({d},), got {tuple(x0.shape) if torch.is_tensor(x0) else x0!r}"
         )
+    return _line_integral(T, x, n_nodes, x0)
+
+
+def _line_integral(T, x: torch.Tensor, n_nodes: int, x0: torch.Tensor) -> torch.Tensor:
+    """The kernel of :func:`line_integral_potential` (checked input: ``x`` ``(B, d)``, ``x0``
+    ``(d,)``, ``n_nodes >= 1``)."""
+    B, d = x.shape
     nodes, weights = np.polynomial.legendre.leggauss(int(n_nodes))  # on [-1, 1]
     t = torch.as_tensor((nodes + 1) / 2, dtype=x.dtype, device=x.device)  # on [0, 1]
     w = torch.as_tensor(weights / 2, dtype=x.dtype, device=x.device)

@@ -81,18 +81,10 @@ def l2_uvp(T_hat, T_star, x, target_var) -> float:
 
 
 def _np(x, name):
-    if torch.is_tensor(x):
-        x = x.detach().cpu().double().numpy()
-    elif isinstance(x, (np.ndarray, list, tuple)):
-        try:
-            x = np.asarray(x, dtype=np.float64)
-        except (TypeError, ValueError) as e:
-            raise TypeError(f"{name} must be an (n, d) array of real numbers: {e}") from None
-    else:
+    """``x`` as a finite float64 numpy array (tensors, numpy arrays and lists accepted)."""
+    if not torch.is_tensor(x) and not isinstance(x, (np.ndarray, list, tuple)):
         raise TypeError(f"{name} must be a tensor or array of shape (n, d), got {type(x).__name__}")
-    if not np.isfinite(x).all():
-        raise ValueError(f"{name} of shape {x.shape} contains NaN or infinite values")
-    return x
+    return as_array(x, name).detach().cpu().double().numpy()
 
 
 def _pair(x, y):

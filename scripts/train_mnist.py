@@ -3,6 +3,7 @@
     OMP_NUM_THREADS=1 python scripts/train_mnist.py --list
     OMP_NUM_THREADS=1 python scripts/train_mnist.py "M-MGN / Sinkhorn" --seed 1
     OMP_NUM_THREADS=1 python scripts/train_mnist.py all            # every configuration and seed
+    python scripts/train_mnist.py "C-MGN / WGAN-GP" --device cuda  # on a GPU
 
 There is one copy of the models, the losses and the training loop: the chapter's own cells. This
 script executes the cells of ``chapters/07_mnist.ipynb`` that import, configure, load the data
@@ -20,6 +21,10 @@ from ``torchvision.datasets.MNIST(train=True, download=True)`` (``pip install to
 configuration gets ``data="mnist-train-60k"`` so that such a checkpoint never replaces the
 chapter's ones, and the held-out 2,000 digits of the chapter stay unseen (they come from the
 test file). ``MGN_CHECKPOINTS=DIR`` writes the checkpoints and their manifest to DIR instead.
+
+Device. ``--device`` (default: the chapter's choice, cuda when present) replaces ``env.device``
+in the chapter's namespace and moves the training images there; the chapter's training cells
+train on ``env.device``.
 """
 
 import argparse
@@ -73,15 +78,23 @@ def main():
     ap.add_argument("--list", action="store_true", help="list the configurations and exit")
     ap.add_argument("--train60k", action="store_true", help="train on the 60k training split")
     ap.add_argument("--steps", type=int, help="override the steps (then the chapter won't match)")
+    ap.add_argument("--device", help="where to train (default: the chapter's env.device)")
     args = ap.parse_args()
     ns = chapter_namespace()
+    if args.device:
+        import dataclasses
+
+        import torch
+
+        ns["env"] = dataclasses.replace(ns["env"], device=torch.device(args.device))
+    device = ns["env"].device
     generators = ns["GENERATORS"]
     if args.list:
         for key, (cfg, seeds) in generators.items():
             print(f"{key!r}: seeds {seeds}, {cfg}")
         return
     keys = list(generators) if args.config == "all" else [args.config]
-    data = train_60k() if args.train60k else ns["X_train"]
+    data = (train_60k() if args.train60k else ns["X_train"]).to(device)
     for key in keys:
         cfg, seeds = generators[key]
         for seed in args.seed or seeds:

@@ -2,20 +2,24 @@
 
     OMP_NUM_THREADS=1 python scripts/train_morphing.py --pairs 0-4            # the headline pair
     OMP_NUM_THREADS=1 python scripts/train_morphing.py --pairs all --steps 1500
+    python scripts/train_morphing.py --pairs 0-4 --device cuda        # on a GPU
 
 Source = first MNIST test image of the source digit, target = second test image of the target digit
 (the authors' code uses images 0 and 1 of the training split, which the course does not ship).
 Each checkpoint is checkpoints/morphing/morph_S_T_STEPS.pt with an entry in
-checkpoints/morphing/MANIFEST.json.
+checkpoints/morphing/MANIFEST.json. ``--device`` (default cpu) is where the network trains;
+the reference and the metrics are computed on the CPU, and the checkpoint is stored from there.
 """
 
 import argparse
 import json
 
 import numpy as np
-from mgn_utils.checkpoints import CheckpointError, find_checkpoint, save_checkpoint
-from mgn_utils.data import load_mnist
-from mgn_utils.morphing import MORPH_DEFAULTS, map_mse, morphing_reference, train_morphing
+import torch
+
+from mgn_utils.course.checkpoints import CheckpointError, find_checkpoint, save_checkpoint
+from mgn_utils.datasets import load_mnist
+from mgn_utils.solvers import MORPH_DEFAULTS, map_mse, morphing_reference, train_morphing
 
 
 def digit_images():
@@ -37,7 +41,9 @@ def main():
     ap.add_argument(
         "--force", action="store_true", help="retrain even if a matching checkpoint exists"
     )
+    ap.add_argument("--device", default="cpu", help="where to train, e.g. cpu or cuda")
     args = ap.parse_args()
+    device = torch.device(args.device)
     pairs = (
         [(s, t) for s in range(5) for t in range(5)]
         if args.pairs == "all"
@@ -50,10 +56,13 @@ def main():
             print(f"{name}: matching checkpoint exists, skipped", flush=True)
             continue
         src, tgt = imgs[s][0], imgs[t][1]
-        net, losses, seconds = train_morphing(src, tgt, {k: cfg[k] for k in MORPH_DEFAULTS})
+        net, losses, seconds = train_morphing(
+            src, tgt, {k: cfg[k] for k in MORPH_DEFAULTS}, device=device
+        )
+        net = net.cpu()
         x, T1, T2 = morphing_reference(src, tgt)
-        with torch_no_grad():
-            mse = map_mse(net(x), T1)
+        with torch.no_grad():
+            mse = map_mse(net(x.float()), T1)
         metrics = dict(
             mse=mse,
             floor=map_mse(T1, T2),
@@ -71,12 +80,6 @@ def _exists(name, cfg) -> bool:
         return True
     except CheckpointError:
         return False
-
-
-def torch_no_grad():
-    import torch
-
-    return torch.no_grad()
 
 
 if __name__ == "__main__":

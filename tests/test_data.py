@@ -12,9 +12,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from mgn_utils.course import env
 from mgn_utils.course.env import provenance
-from mgn_utils.datasets import REGISTRY, download, fetch, load_mnist, mnist_split
+from mgn_utils.datasets import REGISTRY, _provenance, download, fetch, load_mnist, mnist_split
 from mgn_utils.datasets import _download as dl
 from mgn_utils.datasets import _mnist as data
 
@@ -201,9 +200,10 @@ def test_offline_message_says_how_to_get_the_files(tmp_path):
 
 
 def test_loader_records_what_it_read(shared, monkeypatch):
-    monkeypatch.setitem(env._USED, "data", {})
+    monkeypatch.setattr(_provenance, "_READ", {})
     load_mnist(shared, download=False)
-    seen = provenance()["data"]
+    seen = _provenance.data_read()
+    assert provenance()["data"] == seen
     assert seen["MNIST/raw/t10k-images-idx3-ubyte.gz"] == "9fb629c4189551a2d022fa330f9573f3"
     assert seen["MNIST/raw/t10k-labels-idx1-ubyte.gz"] == "ec29112dd5afa0611ce80d1b7f02629c"
 
@@ -236,9 +236,22 @@ def test_download_and_fetch_from_the_registry(tmp_path, monkeypatch):
 
 
 def test_note_data_reaches_the_stamp(monkeypatch):
-    monkeypatch.setitem(env._USED, "data", {})
+    monkeypatch.setattr(_provenance, "_READ", {})
     dl.note_data("x/y.bin", "00ff")
+    assert _provenance.data_read() == {"x/y.bin": "00ff"}
     assert provenance()["data"]["x/y.bin"] == "00ff"
+
+
+def test_datasets_import_nothing_from_course():
+    import ast
+    from pathlib import Path
+
+    import mgn_utils.datasets as ds
+
+    for path in Path(ds.__file__).parent.glob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom):
+                assert "course" not in (node.module or ""), f"{path.name} imports {node.module}"
 
 
 def _labels(n=1000, seed=1):

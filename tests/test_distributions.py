@@ -324,8 +324,10 @@ def test_log_prob_wrong_dim():
 
 def test_sample_bad_n():
     g = Gaussian(t(Z2), t(I2))
-    for n in (-1, 2.5, True):
-        with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="n must be >= 0"):
+        g.sample(-1)
+    for n in (2.5, True):
+        with pytest.raises(TypeError, match="n must be an int"):
             g.sample(n)
 
 

@@ -1,5 +1,7 @@
 """Closed-form Jacobians and log-determinants of the MGNs against autograd."""
 
+import math
+
 import pytest
 import torch
 from helpers import randomize, relerr
@@ -196,3 +198,14 @@ def test_gaussian_start_matches_the_affine_map():
     err = ((model(x) - y) ** 2).sum(1).mean() / torch.cov(y.T).trace()
     far = ((MMGN(3, 4, 2).double()(x) - y) ** 2).sum(1).mean() / torch.cov(y.T).trace()
     assert err < 0.01 < far
+
+
+def test_logdet_spd_says_what_it_needs():
+    from mgn_utils.models import logdet_spd
+
+    K = torch.eye(3, dtype=torch.float64).expand(2, 3, 3) * 2
+    assert torch.allclose(logdet_spd(K), torch.full((2,), 3 * math.log(2), dtype=torch.float64))
+    with pytest.raises(ValueError, match=r"\(\.\.\., n, n\)"):
+        logdet_spd(torch.ones(2, 3))
+    with pytest.raises(torch.linalg.LinAlgError, match="1 of 2 matrices"):
+        logdet_spd(torch.stack([torch.eye(3), -torch.eye(3)]))

@@ -1,4 +1,4 @@
-"""Tests of the photo helpers in mgn_utils.data: load_photo, image_to_colors, colors_to_image."""
+"""The photo helpers of mgn_utils.datasets: load_photo, image_to_colors, colors_to_image."""
 
 import builtins
 
@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from mgn_utils import data
+import mgn_utils
 from mgn_utils.datasets import PHOTOS, colors_to_image, image_to_colors, load_photo
 
 SHAPES = {
@@ -106,4 +106,4 @@ def test_photos_table_has_licences():
     assert set(PHOTOS) == set(SHAPES)
     for package, call, licence in PHOTOS.values():
         assert package in ("scikit-image", "scikit-learn") and call and licence
-    assert data.load_photo is load_photo
+    assert mgn_utils.load_photo is load_photo

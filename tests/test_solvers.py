@@ -35,7 +35,9 @@ def gaussian_solution(d=2, seed=3):
     return p, q, A, b, f
 
 
-def test_minimax_learns_the_gaussian_map_from_samples():
+def test_minimax_learns_the_gaussian_map_from_samples(device):
+    """From a random C-MGN (a poor start) to a tenth of its error; CPU samples, moved to the
+    map's device by the solver."""
     torch.manual_seed(0)
     p, q, T_star, var_q = gaussian_pair()
     T = CMGN(3, hidden=32, layers=2, activation="tanh", w_scale=0.5)
@@ -52,8 +54,11 @@ def test_minimax_learns_the_gaussian_map_from_samples():
         batch_size=256,
         lr_map=1e-2,
         lr_potential=1e-2,
+        device=device,
         progress=False,
     )
+    assert next(T.parameters()).device.type == next(f.parameters()).device.type == device
+    T.cpu()
     x = p.sample(4096, generator=torch.Generator().manual_seed(2))  # fresh evaluation sample
     after = l2_uvp(T, T_star, x, var_q)
     assert after < 0.1 * identity and after < 0.1 * before, (before, identity, after)
@@ -183,13 +188,17 @@ def test_newton_inverse_solves_T_x_equals_y():
         solvers.newton_inverse(T, y, x[:3])
 
 
-def test_semidual_learns_the_gaussian_map_and_keeps_the_map_monotone():
+def test_semidual_learns_the_gaussian_map_and_keeps_the_map_monotone(device):
     torch.manual_seed(0)
     p, q, T_star, var_q = gaussian_pair()
     T = CMGN(3, hidden=32, layers=2, activation="tanh", w_scale=0.5)
     x = p.sample(4096, generator=torch.Generator().manual_seed(1))
-    before = l2_uvp(T, T_star, x, var_q)
-    res = solvers.fit_w2_semidual(T, p.sample, q.sample, steps=300, batch_size=256, lr=1e-2)
+    before = l2_uvp(T, T_star, x, var_q)  # a random C-MGN: a poor start
+    res = solvers.fit_w2_semidual(
+        T, p.sample, q.sample, steps=300, batch_size=256, lr=1e-2, device=device
+    )
+    assert next(T.parameters()).device.type == device
+    T.cpu()
     x = p.sample(4096, generator=torch.Generator().manual_seed(2))
     after = l2_uvp(T, T_star, x, var_q)
     assert after < 0.1 * before, (before, after)
@@ -206,3 +215,30 @@ def test_semidual_errors():
         solvers.fit_w2_semidual(CMGN(2, 4, 1), p.sample, q.sample)
     with pytest.raises(ValueError, match="batch_size"):
         solvers.fit_w2_semidual(CMGN(2, 4, 1), p.sample, q.sample, steps=1, batch_size=1)
+
+
+def test_solvers_share_the_callback_protocol_and_check_lr_final_factor():
+    from mgn_utils.training import Callback, Monitor
+
+    class StopAt(Callback):
+        every = 2
+
+        def __call__(self, step, model, losses):
+            return step >= 4
+
+    p, q, _, _ = gaussian_pair(d=2)
+    T, f = CMGN(2, 8, 2), models.QuadraticConvexPotential(2, 8, layers=2)
+    mon = Monitor(lambda T: float(T(torch.zeros(1, 2)).norm()), every=3, name="t0", ends=True)
+    kw = dict(inner_steps=1, batch_size=16, progress=False)
+    res = solvers.fit_w2_minimax(T, f, p.sample, q.sample, 50, callbacks=[StopAt(), mon], **kw)
+    assert res.stopped_early and res.steps == 4 and len(res.potential_losses) == 4
+    assert [s for s, _ in res.history["t0"]] == [0, 3, 4]
+    mon = Monitor(lambda T: 0.0, every=3, name="t0", ends=True)
+    res = solvers.fit_w2_semidual(
+        T, p.sample, q.sample, steps=50, batch_size=16, callbacks=[StopAt(), mon]
+    )
+    assert res.stopped_early and res.steps == 4 and [s for s, _ in res.history["t0"]] == [0, 3, 4]
+    with pytest.raises(ValueError, match="lr_final_factor"):
+        solvers.fit_w2_minimax(T, f, p.sample, q.sample, 1, lr_final_factor=0.0, **kw)
+    with pytest.raises(ValueError, match="lr_final_factor"):
+        solvers.fit_w2_semidual(T, p.sample, q.sample, steps=1, lr_final_factor=2.0)

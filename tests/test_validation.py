@@ -60,3 +60,54 @@ def test_as_weights():
         v.as_weights([0.5, 0.6], 2, "a", like)
     with pytest.raises(ValueError, match="NaN or infinite"):
         v.as_weights([float("nan"), 1.0], 2, "a", like)
+
+
+def test_check_model_input_names_shape_dtype_and_device():
+    from mgn_utils.models import CMGN
+
+    model = CMGN(2, 4, layers=1)
+    v.check_model_input(model, torch.zeros(3, 2))  # passes
+    with pytest.raises(TypeError, match=r"torch.Tensor of shape \(B, 2\)"):
+        v.check_model_input(model, [[0.0, 0.0]])
+    with pytest.raises(ValueError, match=r"\(B, 2\)"):
+        v.check_model_input(model, torch.zeros(3, 5))
+    with pytest.raises(ValueError, match="the model's dtype"):
+        v.check_model_input(model, torch.zeros(3, 2, dtype=torch.float64))
+    with pytest.raises(ValueError, match="the model's device"):
+        v.check_model_input(model, torch.zeros(3, 2, device="meta"))
+
+
+def test_check_callable_and_meta_tensors():
+    v.check_callable(len, "f")
+    with pytest.raises(TypeError, match="sampler must be callable, got int"):
+        v.check_callable(3, "sampler")
+    with pytest.raises(ValueError, match="'meta' tensor"):
+        v.check_finite(torch.zeros(2, device="meta"), "x")
+
+
+def test_matrix_checks_of_the_distributions():
+    S = torch.tensor([[2.0, 0.5], [0.5, 1.0]])
+    assert v.check_vector(torch.zeros(2), "m", 2) == 2
+    expected = v.check_square(S, "S", 2)
+    v.check_symmetric(S, "S", expected)
+    v.check_psd(S, "S", expected)
+    assert torch.allclose(
+        v.cholesky_or_raise(S, "S", expected) @ v.cholesky_or_raise(S, "S", expected).T, S
+    )
+    with pytest.raises(ValueError, match=r"m must have shape \(d,\) = \(3,\)"):
+        v.check_vector(torch.zeros(2), "m", 3)
+    with pytest.raises(ValueError, match="NaN or infinite"):
+        v.check_square(torch.full((2, 2), float("inf")), "S", 2)
+    with pytest.raises(ValueError, match="symmetric"):
+        v.check_symmetric(torch.tensor([[1.0, 1.0], [0.0, 1.0]]), "S", expected)
+    with pytest.raises(ValueError, match="positive semi-definite"):
+        v.check_psd(-S, "S", expected)
+    with pytest.raises(ValueError, match="positive definite"):
+        v.cholesky_or_raise(-S, "S", expected)
+
+
+def test_one_validation_module():
+    """The distributions' checks live in mgn_utils._validation (no second module of them)."""
+    import importlib.util
+
+    assert importlib.util.find_spec("mgn_utils.distributions._checks") is None

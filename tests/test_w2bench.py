@@ -143,7 +143,9 @@ def test_works_with_only_the_checkpoints_and_never_estimates_silently(only_check
 
 @needs_data
 def test_load_records_files_and_digests(only_checkpoints, monkeypatch):
-    monkeypatch.setitem(env._USED, "data", {})
+    from mgn_utils.datasets import _provenance
+
+    monkeypatch.setattr(_provenance, "_READ", {})
     w2bench.load_pair(4)
     seen = env.provenance()["data"]
     for v in ("v1", "v2"):

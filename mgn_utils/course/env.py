@@ -12,7 +12,7 @@ from importlib import metadata
 import numpy as np
 import torch
 
-__all__ = ["NotebookEnv", "setup_notebook", "PROFILES", "provenance", "note_data"]
+__all__ = ["NotebookEnv", "setup_notebook", "PROFILES", "provenance", "note_device"]
 
 PROFILES = ("full", "smoke")
 _RC = {"figure.dpi": 110, "figure.figsize": (6.0, 4.0), "axes.grid": False}
@@ -115,7 +115,7 @@ def setup_notebook(seed: int = 0, profile: str | None = None, quiet: bool = Fals
 
 
 # What the current process used, for the execution stamp of a chapter (tools/nbtools.py).
-_USED = {"device": None, "data": {}, "computed_on": set()}
+_USED = {"device": None, "computed_on": set()}
 
 
 def note_device(device) -> None:
@@ -124,9 +124,11 @@ def note_device(device) -> None:
     _USED["computed_on"].add(str(device))
 
 
-def note_data(name: str, sha256: str) -> None:
-    """Remember that a file named ``name`` with digest ``sha256`` was read (loaders call this)."""
-    _USED["data"][str(name)] = str(sha256)
+def _data_read() -> dict:
+    """The files the loaders of :mod:`mgn_utils.datasets` read, if any loader ran (the record
+    is read from the loaded module, so a chapter that reads no data does not import it)."""
+    record = sys.modules.get("mgn_utils.datasets._provenance")
+    return record.data_read() if record is not None else {}
 
 
 def provenance() -> dict:
@@ -140,4 +142,4 @@ def provenance() -> dict:
     device = ", ".join(sorted(_USED["computed_on"])) or _USED["device"] or "cpu"
     if device.startswith("cuda") and torch.cuda.is_available():
         device = f"{device} ({torch.cuda.get_device_name(0)})"
-    return {"device": device, "data": dict(sorted(_USED["data"].items()))}
+    return {"device": device, "data": _data_read()}

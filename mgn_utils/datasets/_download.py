@@ -16,6 +16,8 @@ import tempfile
 import urllib.request
 from pathlib import Path
 
+from ._provenance import note_data  # re-exported: the loaders record what they read
+
 __all__ = [
     "MNIST_MIRRORS",
     "REGISTRY",
@@ -115,6 +117,10 @@ def file_hash(path: Path, algorithm: str = "md5") -> str:
     -------
     str
     """
+    if algorithm not in hashlib.algorithms_available:
+        raise ValueError(
+            f"algorithm must be a hashlib name such as 'md5' or 'sha256', got {algorithm!r}"
+        )
     h = hashlib.new(algorithm)
     with open(path, "rb") as f:
         for chunk in iter(lambda: f.read(1 << 20), b""):
@@ -282,18 +288,3 @@ def download(name: str, folder=None, download: bool = True, group=None) -> Path:
             )
         fetch(name, path, group=group)
     return path
-
-
-def note_data(name: str, digest: str) -> None:
-    """Record, for the chapter's execution stamp, that the file ``name`` with ``digest`` was read.
-
-    Parameters
-    ----------
-    name : str
-        The file's name (a :data:`REGISTRY` key for downloaded files).
-    digest : str
-        The hex digest (MD5 or SHA-256) the loader verified.
-    """
-    from ..course.env import note_data as _note
-
-    _note(name, digest)

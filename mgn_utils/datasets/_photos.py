@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
@@ -81,6 +82,11 @@ def load_photo(name_or_path) -> np.ndarray:
     ``FileNotFoundError`` for a path that does not exist, ``ImportError`` (saying what to
     install) when the package that ships a named photo is missing.
     """
+    if not isinstance(name_or_path, (str, os.PathLike)):
+        raise TypeError(
+            f"name_or_path must be a photo name ({', '.join(sorted(PHOTOS))}) or a path, "
+            f"got {type(name_or_path).__name__}"
+        )
     if isinstance(name_or_path, str) and name_or_path in PHOTOS:
         img = _photo_array(name_or_path)
     else:
@@ -120,7 +126,13 @@ def image_to_colors(img, dtype=None):
     One row per pixel, in row-major order (row 0 left to right, then row 1, ...). Numpy
     input keeps its floating dtype (float32 from :func:`load_photo`) unless ``dtype`` is given.
     """
-    t = torch.as_tensor(np.asarray(img) if not torch.is_tensor(img) else img)
+    if not torch.is_tensor(img):
+        img = np.asarray(img)
+        if img.dtype.kind not in "biuf":
+            raise TypeError(
+                f"expected an image of shape (H, W, 3) of numbers, got dtype {img.dtype}"
+            )
+    t = torch.as_tensor(img)
     if t.ndim != 3 or t.shape[2] != 3:
         raise ValueError(f"expected an image of shape (H, W, 3), got shape {tuple(t.shape)}")
     if not t.is_floating_point():

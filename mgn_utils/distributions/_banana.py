@@ -7,17 +7,30 @@ from typing import Optional
 
 import torch
 
-from ._checks import (
-    _as_float_tensor,
-    _check_n,
-    _check_points,
-    _check_vector,
-    _Planar,
-    _symmetrize,
+from .._validation import (
+    as_float_tensor,
+    check_dist_points,
+    check_int,
+    check_vector,
+    symmetrize,
 )
 from ._gaussian import Gaussian
 
 __all__ = ["Banana"]
+
+
+class _Planar:
+    """Shared properties of the 2-D densities (``Banana``, ``ImageKDE``): ``dim``, ``dtype``."""
+
+    _dtype: torch.dtype
+
+    @property
+    def dim(self) -> int:
+        return 2
+
+    @property
+    def dtype(self) -> torch.dtype:
+        return self._dtype
 
 
 class Banana(_Planar):
@@ -72,8 +85,8 @@ class Banana(_Planar):
         vals = [float(a), float(b), float(angle)]
         if not all(math.isfinite(v) for v in vals):
             raise ValueError(f"a, b and angle must be finite; got a={a}, b={b}, angle={angle}")
-        scale_t = _as_float_tensor(scale, "scale").to(dtype)
-        shift_t = _as_float_tensor(shift, "shift").to(dtype)
+        scale_t = as_float_tensor(scale, "scale").to(dtype)
+        shift_t = as_float_tensor(shift, "shift").to(dtype)
         if (
             scale_t.shape != (2,)
             or not bool(torch.isfinite(scale_t).all())
@@ -82,7 +95,7 @@ class Banana(_Planar):
             raise ValueError(
                 f"scale must be two positive finite numbers (shape (2,)); got {scale!r}"
             )
-        _check_vector(shift_t, "shift", 2)
+        check_vector(shift_t, "shift", 2)
         self.a, self.b, self.angle = vals
         self._scale, self._shift, self._dtype = scale_t, shift_t, dtype
         c, s = math.cos(self.angle), math.sin(self.angle)
@@ -122,7 +135,7 @@ class Banana(_Planar):
         """Covariance, shape ``(2, 2)`` (closed form)."""
         s1, s2 = self._scale
         c0 = torch.diag(torch.stack([s1**2, s2**2 + 2 * self.a**2 * s1**4]))
-        return _symmetrize(self._R @ c0 @ self._R.T)
+        return symmetrize(self._R @ c0 @ self._R.T)
 
     def __repr__(self) -> str:
         return (
@@ -133,14 +146,14 @@ class Banana(_Planar):
     def sample(self, n: int, generator: Optional[torch.Generator] = None) -> torch.Tensor:
         """Draw ``n`` samples, shape ``(n, 2)``: ``u`` from the base Gaussian (``generator``), then
         bend, rotate, shift."""
-        u = self._base.sample(_check_n(n), generator=generator)
+        u = self._base.sample(check_int(n, "n", minimum=0), generator=generator)
         v = torch.stack([u[:, 0], u[:, 1] + self.a * (u[:, 0] ** 2 - self.b)], dim=1)
         return v @ self._R.T + self._shift
 
     def log_prob(self, y) -> torch.Tensor:
         """Exact log density at the rows of ``y`` ``(n, 2)``; returns ``(n,)`` (gradients flow
         through)."""
-        y = _check_points(y, 2, self._dtype, self._shift.device)
+        y = check_dist_points(y, 2, self._dtype, self._shift.device)
         v = (y - self._shift) @ self._R
         u = torch.stack([v[:, 0], v[:, 1] - self.a * (v[:, 0] ** 2 - self.b)], dim=1)
         return self._base.log_prob(u)

@@ -7,21 +7,21 @@ from typing import Optional, Tuple
 
 import torch
 
-from ._checks import (  # noqa: F401
-    _WEIGHT_SUM_TOL,
-    _as_float_tensor,
-    _check_finite,
-    _check_n,
-    _check_points,
-    _check_psd,
-    _check_square,
-    _check_symmetric,
-    _check_vector,
-    _cholesky_or_raise,
-    _fmt,
-    _promote,
-    _sym_tol,
-    _symmetrize,
+from .._validation import (
+    WEIGHT_SUM_TOL,
+    as_float_tensor,
+    as_points,
+    check_dist_points,
+    check_finite,
+    check_int,
+    check_psd,
+    check_square,
+    check_symmetric,
+    check_vector,
+    cholesky_or_raise,
+    fmt_shape,
+    promote,
+    symmetrize,
 )
 
 __all__ = ["Gaussian", "GaussianMixture", "gaussian_ot_map", "gaussian_w2", "sqrtm_psd"]
@@ -32,14 +32,14 @@ def _sqrtm_sym(S: torch.Tensor, inverse_too: bool = False):
 
     With ``inverse_too`` also returns ``S^{-1/2}`` (requires positive eigenvalues).
     """
-    evals, evecs = torch.linalg.eigh(_symmetrize(S))
+    evals, evecs = torch.linalg.eigh(symmetrize(S))
     evals = evals.clamp_min(0.0)
     sq = evals.sqrt()
     root = (evecs * sq.unsqueeze(-2)) @ evecs.transpose(-2, -1)
-    root = _symmetrize(root)
+    root = symmetrize(root)
     if not inverse_too:
         return root
-    inv_root = _symmetrize((evecs / sq.unsqueeze(-2)) @ evecs.transpose(-2, -1))
+    inv_root = symmetrize((evecs / sq.unsqueeze(-2)) @ evecs.transpose(-2, -1))
     return root, inv_root
 
 
@@ -64,12 +64,12 @@ def sqrtm_psd(S) -> torch.Tensor:
     ValueError
         If ``S`` is not a square ``(..., d, d)`` matrix, is not finite or not symmetric.
     """
-    S = _as_float_tensor(S, "S")
+    S = as_float_tensor(S, "S")
     expected = "(d, d) or (..., d, d)"
     if S.ndim < 2 or S.shape[-1] != S.shape[-2] or S.shape[-1] == 0:
-        raise ValueError(f"S must have shape {expected}; got shape {_fmt(S.shape)}")
-    _check_finite(S, "S", expected)
-    _check_symmetric(S, "S", expected)
+        raise ValueError(f"S must have shape {expected}; got shape {fmt_shape(S.shape)}")
+    check_finite(S, "S", expected)
+    check_symmetric(S, "S", expected)
     return _sqrtm_sym(S)
 
 
@@ -109,14 +109,14 @@ class Gaussian:
     """
 
     def __init__(self, mean, cov):
-        mean = _as_float_tensor(mean, "mean")
-        cov = _as_float_tensor(cov, "cov")
-        d = _check_vector(mean, "mean")
-        expected = _check_square(cov, "cov", d)
-        mean, cov = _promote(mean, cov)
-        _check_symmetric(cov, "cov", expected)
-        cov = _symmetrize(cov)
-        self._L = _cholesky_or_raise(cov, "cov", expected)
+        mean = as_float_tensor(mean, "mean")
+        cov = as_float_tensor(cov, "cov")
+        d = check_vector(mean, "mean")
+        expected = check_square(cov, "cov", d)
+        mean, cov = promote(mean, cov)
+        check_symmetric(cov, "cov", expected)
+        cov = symmetrize(cov)
+        self._L = cholesky_or_raise(cov, "cov", expected)
         self._mean = mean
         self._cov = cov
 
@@ -166,7 +166,7 @@ class Gaussian:
         so a seeded ``torch.Generator`` gives reproducible samples. The numbers are drawn on the
         generator's device and the samples returned on the distribution's.
         """
-        n = _check_n(n)
+        n = check_int(n, "n", minimum=0)
         dev = self.device if generator is None else generator.device
         z = torch.randn(n, self.dim, generator=generator, dtype=self.dtype, device=dev)
         z = z.to(self.device)
@@ -186,7 +186,7 @@ class Gaussian:
             ``-1/2 (x-m)^T S^{-1} (x-m) - 1/2 log det S - d/2 log(2 pi)``, by a
             triangular solve with the Cholesky factor.
         """
-        x = _check_points(x, self.dim, self.dtype, self.device)
+        x = check_dist_points(x, self.dim, self.dtype, self.device)
         diff = (x - self._mean).transpose(-2, -1)  # (d, n)
         z = torch.linalg.solve_triangular(self._L, diff, upper=False)  # (d, n)
         half_logdet = torch.log(torch.diagonal(self._L)).sum()
@@ -226,35 +226,37 @@ class GaussianMixture:
     """
 
     def __init__(self, weights, means, covs):
-        weights = _as_float_tensor(weights, "weights")
-        means = _as_float_tensor(means, "means")
-        covs = _as_float_tensor(covs, "covs")
+        weights = as_float_tensor(weights, "weights")
+        means = as_float_tensor(means, "means")
+        covs = as_float_tensor(covs, "covs")
         if weights.ndim != 1 or weights.shape[0] == 0:
-            raise ValueError(f"weights must have shape (K,); got shape {_fmt(weights.shape)}")
+            raise ValueError(f"weights must have shape (K,); got shape {fmt_shape(weights.shape)}")
         K = int(weights.shape[0])
         if means.ndim != 2 or means.shape[0] != K or means.shape[1] == 0:
             raise ValueError(
-                f"means must have shape (K, d) = ({K}, d); got shape {_fmt(means.shape)}"
+                f"means must have shape (K, d) = ({K}, d); got shape {fmt_shape(means.shape)}"
             )
         d = int(means.shape[1])
         expected_covs = f"(K, d, d) = ({K}, {d}, {d})"
         if covs.shape != (K, d, d):
-            raise ValueError(f"covs must have shape {expected_covs}; got shape {_fmt(covs.shape)}")
-        _check_finite(weights, "weights", f"(K,) = ({K},)")
-        _check_finite(means, "means", f"(K, d) = ({K}, {d})")
-        _check_finite(covs, "covs", expected_covs)
-        weights, means, covs = _promote(weights, means, covs)
+            raise ValueError(
+                f"covs must have shape {expected_covs}; got shape {fmt_shape(covs.shape)}"
+            )
+        check_finite(weights, "weights", f"(K,) = ({K},)")
+        check_finite(means, "means", f"(K, d) = ({K}, {d})")
+        check_finite(covs, "covs", expected_covs)
+        weights, means, covs = promote(weights, means, covs)
         if bool((weights < 0).any()):
             raise ValueError(f"weights (shape (K,) = ({K},)) must be nonnegative")
         total = float(weights.detach().sum())
-        if abs(total - 1.0) > _WEIGHT_SUM_TOL:
+        if abs(total - 1.0) > WEIGHT_SUM_TOL:
             raise ValueError(
-                f"weights (shape (K,) = ({K},)) must sum to 1 (tolerance {_WEIGHT_SUM_TOL:g}); "
+                f"weights (shape (K,) = ({K},)) must sum to 1 (tolerance {WEIGHT_SUM_TOL:g}); "
                 f"got sum {total:.9g}"
             )
-        _check_symmetric(covs, "covs", expected_covs)
-        covs = _symmetrize(covs)
-        self._L = _cholesky_or_raise(covs, "covs", expected_covs)
+        check_symmetric(covs, "covs", expected_covs)
+        covs = symmetrize(covs)
+        self._L = cholesky_or_raise(covs, "covs", expected_covs)
         self._weights = weights / weights.sum()
         self._means = means
         self._covs = covs
@@ -300,7 +302,7 @@ class GaussianMixture:
         second = torch.einsum("k,kij->ij", self._weights, self._covs) + torch.einsum(
             "k,ki,kj->ij", self._weights, self._means, self._means
         )
-        return _symmetrize(second - torch.outer(m, m))
+        return symmetrize(second - torch.outer(m, m))
 
     @property
     def dtype(self) -> torch.dtype:
@@ -334,7 +336,7 @@ class GaussianMixture:
         A seeded generator gives reproducible samples; the numbers are drawn on its device and
         the samples returned on the mixture's.
         """
-        n = _check_n(n)
+        n = check_int(n, "n", minimum=0)
         if n == 0:
             return torch.empty(0, self.dim, dtype=self.dtype, device=self.device)
         dev = self.device if generator is None else generator.device
@@ -349,7 +351,7 @@ class GaussianMixture:
 
         ``x`` : shape ``(n, d)``, cast to the mixture's dtype and device.
         """
-        x = _check_points(x, self.dim, self.dtype, self.device)
+        x = check_dist_points(x, self.dim, self.dtype, self.device)
         diff = (x.unsqueeze(0) - self._means.unsqueeze(1)).transpose(-2, -1)  # (K, d, n)
         z = torch.linalg.solve_triangular(self._L, diff, upper=False)  # (K, d, n)
         half_logdet = torch.log(torch.diagonal(self._L, dim1=-2, dim2=-1)).sum(-1)  # (K,)
@@ -371,22 +373,22 @@ class GaussianMixture:
 # closed-form Gaussian optimal transport
 # ----------------------------------------------------------------------------
 def _check_gaussian_params(m1, S1, m2, S2, definite: bool):
-    m1 = _as_float_tensor(m1, "m1")
-    S1 = _as_float_tensor(S1, "S1")
-    m2 = _as_float_tensor(m2, "m2")
-    S2 = _as_float_tensor(S2, "S2")
-    d = _check_vector(m1, "m1")
-    _check_vector(m2, "m2", d)
-    exp1 = _check_square(S1, "S1", d)
-    exp2 = _check_square(S2, "S2", d)
-    m1, S1, m2, S2 = _promote(m1, S1, m2, S2)
+    m1 = as_float_tensor(m1, "m1")
+    S1 = as_float_tensor(S1, "S1")
+    m2 = as_float_tensor(m2, "m2")
+    S2 = as_float_tensor(S2, "S2")
+    d = check_vector(m1, "m1")
+    check_vector(m2, "m2", d)
+    exp1 = check_square(S1, "S1", d)
+    exp2 = check_square(S2, "S2", d)
+    m1, S1, m2, S2 = promote(m1, S1, m2, S2)
     for S, name, exp in ((S1, "S1", exp1), (S2, "S2", exp2)):
-        _check_symmetric(S, name, exp)
+        check_symmetric(S, name, exp)
         if definite:
-            _cholesky_or_raise(_symmetrize(S), name, exp)
+            cholesky_or_raise(symmetrize(S), name, exp)
         else:
-            _check_psd(_symmetrize(S), name, exp)
-    return m1, _symmetrize(S1), m2, _symmetrize(S2)
+            check_psd(symmetrize(S), name, exp)
+    return m1, symmetrize(S1), m2, symmetrize(S2)
 
 
 def gaussian_ot_map(m1, S1, m2, S2) -> Tuple[torch.Tensor, torch.Tensor]:
@@ -424,7 +426,7 @@ def gaussian_ot_map(m1, S1, m2, S2) -> Tuple[torch.Tensor, torch.Tensor]:
     m1, S1, m2, S2 = _check_gaussian_params(m1, S1, m2, S2, definite=True)
     S1h, S1ih = _sqrtm_sym(S1, inverse_too=True)
     M = _sqrtm_sym(S1h @ S2 @ S1h)
-    A = _symmetrize(S1ih @ M @ S1ih)
+    A = symmetrize(S1ih @ M @ S1ih)
     b = m2 - A @ m1
     return A, b
 
@@ -488,8 +490,6 @@ def empirical_gaussian_map(xs, xt) -> Tuple[torch.Tensor, torch.Tensor]:
         With ``T(x) = x A + b`` for row vectors. Float64, on the device of ``xs``.
     """
     import ot
-
-    from .._validation import as_points, check_finite
 
     xs = as_points(xs, "xs")
     xt = as_points(xt, "xt", xs.shape[1])

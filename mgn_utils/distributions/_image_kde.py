@@ -7,7 +7,12 @@ from typing import Optional
 
 import torch
 
-from ._checks import _check_n, _check_points, _fmt, _Planar
+from .._validation import (
+    check_dist_points,
+    check_int,
+    fmt_shape,
+)
+from ._banana import _Planar
 
 __all__ = ["ImageKDE"]
 
@@ -47,7 +52,7 @@ class ImageKDE(_Planar):
             else image.detach().to(torch.float64)
         )
         if img.ndim != 2 or img.shape[0] < 1 or img.shape[1] < 1:
-            raise ValueError(f"image must have shape (H, W); got shape {_fmt(img.shape)}")
+            raise ValueError(f"image must have shape (H, W); got shape {fmt_shape(img.shape)}")
         if not bool(torch.isfinite(img).all()) or bool((img < 0).any()):
             raise ValueError("image intensities must be finite and >= 0")
         if not float(img.sum()) > 0:
@@ -105,7 +110,7 @@ class ImageKDE(_Planar):
         """Draw ``n`` points ``(n, 2)``: a pixel ``k`` with probability ``w_k``, then
         ``c_k + √h ξ``, on the distribution's device (the numbers are drawn on the
         ``generator``'s device)."""
-        n = _check_n(n)
+        n = check_int(n, "n", minimum=0)
         dev = self.centers.device
         rng_dev = dev if generator is None else generator.device
         k = (
@@ -119,7 +124,7 @@ class ImageKDE(_Planar):
     def log_prob(self, x) -> torch.Tensor:
         """``log p(x)`` for the rows of ``x`` ``(n, 2)`` → ``(n,)``: a logsumexp over the
         ``n_components`` pixels (gradients flow through ``x``)."""
-        x = _check_points(x, 2, self._dtype, self.centers.device)
+        x = check_dist_points(x, 2, self._dtype, self.centers.device)
         h = self._bandwidth
         sq = ((x.unsqueeze(1) - self.centers.unsqueeze(0)) ** 2).sum(-1)  # (n, P)
         return torch.logsumexp(self._log_w - sq / (2 * h), dim=1) - math.log(2 * math.pi * h)

@@ -12,8 +12,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from .._validation import check_int
-from .._validation import check_map_input as _check_map_input
+from .._validation import check_int, check_model_input
 from ._mgn import ACTIVATIONS, AffineStart
 
 __all__ = ["ICNN", "ICGN", "MLPMap"]
@@ -100,7 +99,7 @@ class ICNN(AffineStart, nn.Module):
         self.V = nn.Parameter(torch.eye(dim)) if quadratic else None
 
     def _check_input(self, x):
-        _check_map_input(x, self.dim, self.w_out.dtype, self.check_finite)
+        check_model_input(self, x)
 
     def potential(self, x: torch.Tensor) -> torch.Tensor:
         """The convex potential ``φ(x)``: ``(B, d) -> (B,)``."""
@@ -231,7 +230,7 @@ class ICGN(nn.Module):
         )
 
     def _check_input(self, x):
-        _check_map_input(x, self.dim, self.W.dtype, self.check_finite)
+        check_model_input(self, x)
 
     def _dact(self, z):
         return ACTIVATIONS[self.activation][1](z)
@@ -282,12 +281,12 @@ class MLPMap(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """``T(x)``: ``(B, d) -> (B, d)``."""
-        _check_map_input(x, self.dim, self.net[0].weight.dtype, self.check_finite)
+        check_model_input(self, x)
         return self.net(x)
 
     def jacobian(self, x: torch.Tensor) -> torch.Tensor:
         """Jacobian by autograd (``mgn_utils.autodiff.jacobian``): ``(B, d, d)``, not symmetric."""
         from ..autodiff import jacobian
 
-        _check_map_input(x, self.dim, self.net[0].weight.dtype, self.check_finite)
+        check_model_input(self, x)
         return jacobian(self, x)

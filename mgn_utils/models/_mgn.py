@@ -39,7 +39,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from .._validation import check_float, check_int, check_map_input
+from .._validation import check_float, check_int, check_model_input, in_functorch
 
 __all__ = [
     "AffineStart",
@@ -77,18 +77,18 @@ class _LogdetSPD(torch.autograd.Function):
 
     @staticmethod
     def forward(K):
-        L = torch.linalg.cholesky(K)
-        return 2 * torch.log(torch.diagonal(L, dim1=-2, dim2=-1)).sum(-1), L
+        L, info = torch.linalg.cholesky_ex(K)
+        return 2 * torch.log(torch.diagonal(L, dim1=-2, dim2=-1)).sum(-1), L, info
 
     @staticmethod
     def setup_context(ctx, inputs, output):
-        _, L = output
-        ctx.mark_non_differentiable(L)
+        _, L, info = output
+        ctx.mark_non_differentiable(L, info)
         ctx.save_for_backward(L)
 
     @staticmethod
     @torch.autograd.function.once_differentiable
-    def backward(ctx, grad, _grad_L):
+    def backward(ctx, grad, _grad_L, _grad_info):
         (L,) = ctx.saved_tensors
         return grad[..., None, None] * torch.cholesky_inverse(L)
 
@@ -104,8 +104,26 @@ def logdet_spd(K: torch.Tensor) -> torch.Tensor:
     Returns
     -------
     Tensor, shape ``(...)``
+
+    Raises
+    ------
+    ValueError
+        When ``K`` is not a floating tensor of shape ``(..., n, n)``.
+    torch.linalg.LinAlgError
+        When the Cholesky factorisation fails (``K`` not positive definite in its precision);
+        not checked inside ``torch.func`` transforms.
     """
-    return _LogdetSPD.apply(K)[0]
+    if not torch.is_tensor(K) or not K.is_floating_point():
+        raise TypeError(f"K must be a floating torch.Tensor of shape (..., n, n), got {K!r:.60}")
+    if K.ndim < 2 or K.shape[-1] != K.shape[-2]:
+        raise ValueError(f"K must have shape (..., n, n) (square matrices), got {tuple(K.shape)}")
+    logdet, _, info = _LogdetSPD.apply(K)
+    if not in_functorch() and bool((info != 0).any()):
+        raise torch.linalg.LinAlgError(
+            "logdet_spd needs symmetric positive definite matrices: the Cholesky factorisation "
+            f"failed on {int((info != 0).sum())} of {info.numel()} matrices"
+        )
+    return logdet
 
 
 def _logcosh(z: torch.Tensor) -> torch.Tensor:
@@ -239,7 +257,7 @@ class MonotoneGradientNet(AffineStart, nn.Module):
         return self.V.T @ self.V + self.eps * eye
 
     def _check_input(self, x: torch.Tensor) -> None:
-        check_map_input(x, self.dim, self.V.dtype, self.check_finite)
+        check_model_input(self, x)
 
     def _lowrank_gram(self, x: torch.Tensor, L: torch.Tensor):
         """Return ``(G, c)`` with ``J(x) = A + Uᵀ diag(c) U`` and ``G = U A⁻¹ Uᵀ``.
@@ -336,6 +354,10 @@ class CMGN(MonotoneGradientNet):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """``T(x)``: ``(B, d) -> (B, d)``."""
         self._check_input(x)
+        return self._map(x)
+
+    def _map(self, x: torch.Tensor) -> torch.Tensor:
+        """The kernel of :meth:`forward` (checked input)."""
         act = ACTIVATIONS[self.activation][0]
         z_last = self._hidden(x)[-1]
         return act(z_last) @ self.W + x @ self.linear_part() + self.b_out
@@ -366,10 +388,11 @@ class CMGN(MonotoneGradientNet):
         (:func:`mgn_utils.autodiff.line_integral_potential`; error below 1e-10 for smooth
         activations at unit scale). Chapter 02 introduces it.
         """
-        from ..autodiff import line_integral_potential
+        from ..autodiff import _line_integral
 
-        self._check_input(x)
-        return line_integral_potential(self, x, n_nodes=n_nodes)
+        self._check_input(x)  # once: the quadrature nodes go to the unchecked kernel
+        x0 = torch.zeros(self.dim, dtype=x.dtype, device=x.device)
+        return _line_integral(self._map, x, check_int(n_nodes, "n_nodes"), x0)
 
     def _lowrank_gram(self, x, L):
         M = torch.linalg.solve_triangular(L, self.W.T, upper=False)  # L⁻¹Wᵀ, (d, h)

@@ -9,6 +9,8 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from .._validation import check_int, check_model_input
+
 __all__ = ["PotentialMLP", "ConvexPotential", "QuadraticConvexPotential"]
 
 
@@ -45,8 +47,11 @@ class PotentialMLP(nn.Module):
         acts = {"softplus": nn.Softplus, "celu": nn.CELU, "tanh": nn.Tanh}
         if activation not in acts:
             raise ValueError(f"activation must be one of {sorted(acts)}, got {activation!r}")
-        if dim < 1 or hidden < 1 or layers < 1:
-            raise ValueError(f"dim, hidden and layers must be >= 1, got {dim}, {hidden}, {layers}")
+        dim, hidden, layers = (
+            check_int(dim, "dim"),
+            check_int(hidden, "hidden"),
+            check_int(layers, "layers"),
+        )
         self.dim = dim
         self.L = nn.Parameter(torch.eye(dim))
         self.c = nn.Parameter(torch.zeros(dim))
@@ -70,6 +75,7 @@ class PotentialMLP(nn.Module):
 
     def forward(self, y: torch.Tensor) -> torch.Tensor:
         """``f(y)``: ``(B, d) -> (B,)``."""
+        check_model_input(self, y)
         Ly = y @ self.L.T
         return 0.5 * (Ly**2).sum(-1) + y @ self.c + self.mlp(y).squeeze(-1)
 
@@ -98,8 +104,11 @@ class ConvexPotential(nn.Module):
         first: str = "softplus",
     ):
         super().__init__()
-        if dim < 1 or hidden < 1 or layers < 1:
-            raise ValueError(f"dim, hidden and layers must be >= 1, got {dim}, {hidden}, {layers}")
+        dim, hidden, layers = (
+            check_int(dim, "dim"),
+            check_int(hidden, "hidden"),
+            check_int(layers, "layers"),
+        )
         if first not in ("softplus", "logcosh"):
             raise ValueError(f"first must be 'softplus' or 'logcosh', got {first!r}")
         self.dim, self.hidden, self.layers, self.first = dim, hidden, layers, first
@@ -118,6 +127,7 @@ class ConvexPotential(nn.Module):
 
     def forward(self, y: torch.Tensor) -> torch.Tensor:
         """``f(y)``: ``(B, d) -> (B,)``."""
+        check_model_input(self, y)
         Ly = y @ self.L.T
         z = y @ self.W[0].T + self.b[0]
         z = F.softplus(z) if self.first == "softplus" else _logcosh(z)
@@ -147,8 +157,11 @@ class QuadraticConvexPotential(nn.Module):
 
     def __init__(self, dim: int, hidden: int = 64, layers: int = 3, out_scale: float = 1.0):
         super().__init__()
-        if dim < 1 or hidden < 1 or layers < 1:
-            raise ValueError(f"dim, hidden and layers must be >= 1, got {dim}, {hidden}, {layers}")
+        dim, hidden, layers = (
+            check_int(dim, "dim"),
+            check_int(hidden, "hidden"),
+            check_int(layers, "layers"),
+        )
         self.dim, self.hidden, self.layers = dim, hidden, layers
         self.L = nn.Parameter(torch.eye(dim))
         self.c = nn.Parameter(torch.zeros(dim))
@@ -168,6 +181,7 @@ class QuadraticConvexPotential(nn.Module):
 
     def forward(self, y: torch.Tensor) -> torch.Tensor:
         """``f(y)``: ``(B, d) -> (B,)``."""
+        check_model_input(self, y)
 
         def g(l):
             return (y @ self.Q[l]) ** 2 + y @ self.W[l].T + self.b[l]

@@ -8,7 +8,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from .._validation import check_float, check_int, check_map_input
+from .._validation import check_float, check_int, check_model_input
 
 __all__ = ["SoftmaxMGradNetM"]
 
@@ -77,7 +77,7 @@ class SoftmaxMGradNetM(nn.Module):
         self.center, self.scale = float(center), float(scale)
 
     def _z(self, x):
-        check_map_input(x, self.dim, self.W.dtype, self.check_finite)
+        check_model_input(self, x)
         u = (x - self.center) / self.scale
         return F.softplus(self.gamma)[None, :, None] * (
             torch.einsum("khd,bd->bkh", self.W, u) + self.b

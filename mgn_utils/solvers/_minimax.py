@@ -20,6 +20,17 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
+from .._validation import check_callable, check_int
+from ..training import (
+    _device_of,
+    check_callbacks,
+    check_module,
+    end_callbacks,
+    monitor_history,
+    run_callbacks,
+    start_callbacks,
+)
+
 __all__ = ["fit_w2_minimax", "MinimaxResult", "affine_init", "sample_gaussian_map"]
 
 
@@ -53,16 +64,19 @@ class MinimaxResult:
     ``potential_losses``: the potential's loss ``E_q[f(y)] − E_p[f(T(x))]`` at each outer step;
     ``w2_half``: the running estimate of ``W2²/2`` (cost ``½‖x−y‖²``) at each outer step,
     ``½E‖x‖² + ½E‖y‖² − E_q f(y) − E_p[⟨x, T(x)⟩ − f(T(x))]`` on that step's batches;
-    ``history``: ``(step, value)`` pairs from the ``callback``; ``seconds``: wall time
-    of training (callbacks excluded).
+    ``history``: ``{name: [(step, value), ...]}`` of every
+    :class:`~mgn_utils.training.Monitor` among the ``callbacks``; ``steps``: outer steps done;
+    ``seconds``: wall time of training (callbacks excluded); ``stopped_early``: whether a
+    callback stopped the run.
     """
 
     map_losses: list = field(default_factory=list)
     potential_losses: list = field(default_factory=list)
     w2_half: list = field(default_factory=list)
-    history: list = field(default_factory=list)
+    history: dict = field(default_factory=dict)
     steps: int = 0
     seconds: float = 0.0
+    stopped_early: bool = False
 
 
 def _potential_fn(potential):
@@ -90,10 +104,10 @@ def fit_w2_minimax(
     lr_map: float = 1e-3,
     lr_potential: float = 1e-3,
     betas=(0.9, 0.999),
-    lr_final: float = 0.1,
+    lr_final_factor: float = 0.1,
     seed: int = 0,
-    callback=None,
-    callback_every: int = 0,
+    device=None,
+    callbacks=(),
     progress: bool = True,
     desc: str | None = None,
     expectile: float = 0.0,
@@ -128,18 +142,22 @@ def fit_w2_minimax(
         T: the map ``(B, d) -> (B, d)`` (e.g. ``CMGN``, ``MMGN``, ``ICNN``), trained in place.
         potential: ``f``: a module ``(B, d) -> (B,)`` (or ``(B, 1)``), or a model with a
             ``.potential`` method (``ICNN``: then ``.potential`` is used, not its gradient map).
-        sample_p, sample_q: ``sample(n, generator) -> (n, d)`` draws fresh samples of ``P``, ``Q``.
+        sample_p, sample_q: ``sample(n, generator) -> (n, d)`` draws fresh samples of ``P``, ``Q``
+            (``generator`` is a CPU ``torch.Generator``; the samples are moved to ``device``).
         steps: outer steps (potential updates); ``None`` with ``seconds`` for a time budget.
         seconds: training wall time (callbacks excluded); with ``steps`` too, training stops at
             whichever ends first, and the learning-rate schedule follows the larger fraction.
         inner_steps: map updates per outer step, each on a fresh batch.
         batch_size: samples per batch (both measures).
         lr_map, lr_potential, betas: Adam settings; both learning rates decay with a cosine
-            schedule from their value to ``lr_final`` times it over the ``steps``.
+            schedule from their value to ``lr_final_factor`` times it over the budget.
         seed: seeds the ``torch.Generator`` handed to the samplers.
-        callback: ``callback(step, T, potential) -> value`` (any value, e.g. a float or a dict)
-            called every ``callback_every`` outer steps and at the end (not timed); the
-            ``(step, value)`` pairs go to ``history``.
+        device: where to train (``T`` and ``potential`` are moved there); default: the device
+            of ``T``'s parameters.
+        callbacks: :class:`~mgn_utils.training.Callback` objects, called as
+            ``callback(step, T, map_losses)`` every ``callback.every`` outer steps (not timed);
+            one returning ``True`` stops training. A
+            :class:`~mgn_utils.training.Monitor` records ``fn(T)`` into ``history``.
         expectile, expectile_weight: ENOT's regulariser (Buzun et al., 2024): with ``τ =
             expectile > 0`` the potential's loss gains ``expectile_weight`` times the expectile
             losses ``L_τ(r) = |τ − 1[r < 0]| r²`` of the Fenchel-Young gaps on the pairs
@@ -155,8 +173,14 @@ def fit_w2_minimax(
     Returns a :class:`MinimaxResult`.
     Raises ``FloatingPointError`` when a loss becomes NaN or infinite.
     """
+    check_module(T, "T")
+    check_module(potential, "potential")
+    check_callable(sample_p, "sample_p")
+    check_callable(sample_q, "sample_q")
     if steps is None and seconds is None:
         raise ValueError("give steps=, seconds= or both")
+    if steps is not None:
+        steps = check_int(steps, "steps", minimum=0)
     if (steps is not None and steps < 0) or inner_steps < 1 or batch_size < 2:
         raise ValueError(
             f"need steps >= 0, inner_steps >= 1, batch_size >= 2; got {steps}, "
@@ -170,8 +194,19 @@ def fit_w2_minimax(
         raise ValueError("amortisation='regression' needs conjugate_iters >= 1")
     if not 0.0 <= expectile < 1.0:
         raise ValueError(f"expectile must be in [0, 1), got {expectile!r}")
+    if not 0.0 < lr_final_factor <= 1.0:
+        raise ValueError(f"lr_final_factor must be in (0, 1], got {lr_final_factor!r}")
+    callbacks = check_callbacks(callbacks)
+    if device is not None:
+        T.to(device)
+        potential.to(device)
+    device = _device_of(T)
     f = _potential_fn(potential)
     gen = torch.Generator().manual_seed(seed)
+
+    def draw(sample):
+        return sample(batch_size, gen).to(device)
+
     opt_T = torch.optim.Adam(T.parameters(), lr=lr_map, betas=betas)
     opt_f = torch.optim.Adam(potential.parameters(), lr=lr_potential, betas=betas)
 
@@ -182,7 +217,9 @@ def fit_w2_minimax(
         return max(p, clock / seconds) if seconds is not None else p
 
     def lr_factor():
-        return lr_final + (1 - lr_final) * 0.5 * (1 + math.cos(math.pi * progress_fraction()))
+        return lr_final_factor + (1 - lr_final_factor) * 0.5 * (
+            1 + math.cos(math.pi * progress_fraction())
+        )
 
     def refine(x, y0):  # y*(x) = argmax_y <x, y> - f(y), by L-BFGS from y0 (f held fixed)
         y = y0.detach().clone().requires_grad_(True)
@@ -204,13 +241,10 @@ def fit_w2_minimax(
 
     bar = tqdm(total=steps, disable=not progress, desc=desc, leave=True)
     refresh = max(1, (steps or 1000) // 50)
+    start_callbacks(callbacks, 0, T)
     while progress_fraction() < 1.0:
         step = done
         t0 = time.perf_counter()
-        if callback is not None and callback_every and step % callback_every == 0:
-            t1 = time.perf_counter()
-            res.history.append((step, callback(step, T, potential)))
-            t0 += time.perf_counter() - t1
         for g, base in ((opt_T, lr_map), (opt_f, lr_potential)):
             for pg in g.param_groups:
                 pg["lr"] = base * lr_factor()
@@ -218,7 +252,7 @@ def fit_w2_minimax(
         for p in potential.parameters():
             p.requires_grad_(False)
         for _ in range(inner_steps):
-            x = sample_p(batch_size, gen)
+            x = draw(sample_p)
             y = T(x)
             if amortisation == "regression":
                 loss_T = ((y - refine(x, y)) ** 2).sum(-1).mean()
@@ -229,7 +263,7 @@ def fit_w2_minimax(
             opt_T.step()
             res.map_losses.append(float(loss_T.detach()))
         # outer player: the potential
-        x, yq = sample_p(batch_size, gen), sample_q(batch_size, gen)
+        x, yq = draw(sample_p), draw(sample_q)
         with torch.no_grad():
             y = T(x)
         if conjugate_iters:
@@ -267,8 +301,10 @@ def fit_w2_minimax(
         bar.update(1)
         if step % refresh == 0:
             bar.set_postfix(W2sq_half=f"{res.w2_half[-1]:.4g}")
+        if run_callbacks(callbacks, done, T, res.map_losses):  # not timed
+            res.stopped_early = True
+            break
     bar.close()
-    if callback is not None and callback_every:
-        res.history.append((done, callback(done, T, potential)))
-    res.steps, res.seconds = done, clock
+    end_callbacks(callbacks, done, T)
+    res.steps, res.seconds, res.history = done, clock, monitor_history(callbacks)
     return res

@@ -16,6 +16,7 @@ import time
 import numpy as np
 import torch
 
+from .._validation import check_int
 from ..distributions import ImageKDE
 from ..metrics import barycentric_projection
 from ..models import SoftmaxMGradNetM
@@ -42,25 +43,41 @@ MORPH_DEFAULTS = dict(
 )
 
 
-def train_morphing(source_image, target_image, config: dict | None = None, progress: bool = False):
-    """Fit ``T: p -> q`` (KDEs of two images) with the L1 Monge-Ampère loss; returns ``(net, losses,
-    seconds)``.
+def train_morphing(
+    source_image,
+    target_image,
+    config: dict | None = None,
+    progress: bool = False,
+    device=None,
+):
+    """Fit ``T: p -> q`` (KDEs of two images) with the L1 Monge-Ampère loss.
 
     Schedule (``config``, defaults :data:`MORPH_DEFAULTS`): AdamW at ``lr``, multiplied by
-    ``lr_gamma``
-    ``lr_drops`` times at equal intervals (the authors' code: lr 1, halved every 1,000 of 10,000
-    steps),
-    gradient norm clipped to ``clip``; with ``lr_schedule="exp"`` (not in the defaults) the learning
-    rate
-    instead decays exponentially from ``lr`` to ``lr_final`` (the schedule the paper's text states);
-    bandwidth annealed exponentially ``h_start -> h_final``; a batch of
-    ``batch`` fresh source samples per step, drawn at the current bandwidth from a generator
-    seeded ``seed``.
+    ``lr_gamma`` ``lr_drops`` times at equal intervals (the authors' code: lr 1, halved every
+    1,000 of 10,000 steps), gradient norm clipped to ``clip``; with ``lr_schedule="exp"`` (not
+    in the defaults) the learning rate instead decays exponentially from ``lr`` to ``lr_final``
+    (an absolute rate: the schedule the paper's text states); bandwidth annealed exponentially
+    ``h_start -> h_final``; a batch of ``batch`` fresh source samples ``(batch, 2)`` per step,
+    drawn at the current bandwidth from a CPU generator seeded ``seed``.
+
+    ``device`` (default cpu) is where the network and both densities live; the numbers drawn
+    are the same on every device. Returns ``(net, losses, seconds)``: the trained
+    :class:`~mgn_utils.models.SoftmaxMGradNetM` (on ``device``), the loss at every step (a numpy
+    array) and the training wall time.
     """
     cfg = {**MORPH_DEFAULTS, **(config or {})}
+    unknown = set(cfg) - set(MORPH_DEFAULTS) - {"lr_schedule", "lr_final"}
+    if unknown:
+        raise ValueError(f"unknown config keys {sorted(unknown)}; expected keys of MORPH_DEFAULTS")
+    if cfg.get("lr_schedule", "step") not in ("step", "exp"):
+        raise ValueError(f"lr_schedule must be 'step' or 'exp', got {cfg['lr_schedule']!r}")
+    if cfg.get("lr_schedule") == "exp" and "lr_final" not in cfg:
+        raise ValueError("lr_schedule='exp' needs lr_final (an absolute final learning rate)")
+    device = torch.device("cpu" if device is None else device)
     torch.manual_seed(cfg["seed"])
     net = SoftmaxMGradNetM(cfg["modules"], cfg["hidden"], center=cfg["center"], scale=cfg["scale"])
-    p, q = ImageKDE(source_image), ImageKDE(target_image)
+    net.to(device)
+    p, q = ImageKDE(source_image).to(device), ImageKDE(target_image).to(device)
     opt = torch.optim.AdamW(net.parameters(), lr=cfg["lr"], weight_decay=cfg["weight_decay"])
     gen = torch.Generator().manual_seed(cfg["seed"])
     steps, every = cfg["steps"], max(1, cfg["steps"] // cfg["lr_drops"])
@@ -100,6 +117,7 @@ def morphing_reference(
     barycentric
     projections of ``ot.emd`` onto two independent ``n``-sample target sets
     (float64, ``(n, 2)``)."""
+    n = check_int(n, "n")
     p, q = ImageKDE(source_image, bandwidth), ImageKDE(target_image, bandwidth)
     g = torch.Generator().manual_seed(seed)
     x, y1, y2 = p.sample(n, g), q.sample(n, g), q.sample(n, g)
@@ -111,4 +129,8 @@ def map_mse(a, b) -> float:
     convention)."""
     a = torch.as_tensor(a).double()
     b = torch.as_tensor(b).double()
+    if a.shape != b.shape:
+        raise ValueError(
+            f"a and b must have the same shape (n, 2); got {tuple(a.shape)}, {tuple(b.shape)}"
+        )
     return float(((a - b) ** 2).mean())

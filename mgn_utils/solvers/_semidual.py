@@ -21,6 +21,16 @@ from dataclasses import dataclass, field
 import torch
 from torch import nn
 
+from .._validation import check_callable, check_int
+from ..training import (
+    _device_of,
+    check_callbacks,
+    end_callbacks,
+    monitor_history,
+    run_callbacks,
+    start_callbacks,
+)
+
 __all__ = ["fit_w2_semidual", "SemidualResult", "newton_inverse"]
 
 
@@ -33,6 +43,7 @@ def newton_inverse(T: nn.Module, y: torch.Tensor, x: torch.Tensor, steps: int = 
     until the residual ``‖T(x) − y‖`` does not grow. Returns ``(x, residual)`` with the
     residual norms ``(B,)`` at the returned points.
     """
+    steps = check_int(steps, "steps", minimum=0)
     if y.shape != x.shape or y.ndim != 2:
         raise ValueError(f"y and x must both be (B, d); got {tuple(y.shape)} and {tuple(x.shape)}")
     r = T(x) - y
@@ -53,14 +64,16 @@ def newton_inverse(T: nn.Module, y: torch.Tensor, x: torch.Tensor, steps: int = 
 @dataclass
 class SemidualResult:
     """What :func:`fit_w2_semidual` returns: the losses per step, the largest Newton residual
-    per step (``residuals``), the callback's ``(step, value)`` pairs (``history``), the steps
-    done and the training wall time in seconds (callbacks excluded)."""
+    per step (``residuals``), ``{name: [(step, value), ...]}`` of every
+    :class:`~mgn_utils.training.Monitor` among the callbacks (``history``), the steps done,
+    the training wall time in seconds (callbacks excluded) and whether a callback stopped it."""
 
     losses: list = field(default_factory=list)
     residuals: list = field(default_factory=list)
-    history: list = field(default_factory=list)
+    history: dict = field(default_factory=dict)
     steps: int = 0
     seconds: float = 0.0
+    stopped_early: bool = False
 
 
 def fit_w2_semidual(
@@ -73,12 +86,12 @@ def fit_w2_semidual(
     inverse_start=None,
     batch_size: int = 256,
     lr: float = 1e-2,
-    lr_final: float = 0.01,
+    lr_final_factor: float = 0.01,
     newton_steps: int = 3,
     nodes: int = 4,
     seed: int = 0,
-    callback=None,
-    callback_every: int = 0,
+    device=None,
+    callbacks=(),
 ) -> SemidualResult:
     r"""Fit ``T = ∇φ`` to the optimal map ``P -> Q`` by the semi-dual, with an exact conjugate.
 
@@ -89,18 +102,24 @@ def fit_w2_semidual(
     Args:
         T: a monotone gradient network with a ``jacobian`` method (``CMGN``, ``MMGN``), trained
             in place.
-        sample_p, sample_q: ``sample(n, generator) -> (n, d)``, fresh samples of ``P`` and ``Q``.
+        sample_p, sample_q: ``sample(n, generator) -> (n, d)``, fresh samples of ``P`` and ``Q``
+            (``generator`` is a CPU ``torch.Generator``; the samples are moved to ``device``).
         steps, seconds: the budget (optimiser steps, training wall time); training stops at
             whichever ends first. At least one must be given.
         inverse_start: ``y -> x``, where Newton starts (e.g. the inverse of a Gaussian map);
             default ``y`` itself.
         batch_size: samples of each measure per step.
-        lr, lr_final: Adam's learning rate, cosine-decayed to ``lr * lr_final`` over the budget.
+        lr, lr_final_factor: Adam's learning rate, cosine-decayed to ``lr * lr_final_factor``
+            over the budget (a factor, not a rate).
         newton_steps: Newton steps per batch for ``T⁻¹``.
         nodes: Gauss-Legendre nodes for ``φ`` (``φ`` only enters through differences of its
             values, so a few nodes suffice).
         seed: seeds the ``torch.Generator`` handed to the samplers.
-        callback: ``callback(step, T) -> value``, every ``callback_every`` steps and at the end.
+        device: where to train (``T`` is moved there); default: the device of its parameters.
+        callbacks: :class:`~mgn_utils.training.Callback` objects, called as
+            ``callback(step, T, losses)`` every ``callback.every`` steps (not timed); one
+            returning ``True`` stops training; a :class:`~mgn_utils.training.Monitor` records
+            ``fn(T)`` into ``history``.
     Returns a :class:`SemidualResult`. Raises ``FloatingPointError`` if the loss is not finite.
     """
     from ..autodiff import line_integral_potential
@@ -110,8 +129,12 @@ def fit_w2_semidual(
             "T needs a closed-form jacobian(x) -> (B, d, d) for the Newton conjugate "
             "(an MGN such as CMGN or MMGN)"
         )
+    check_callable(sample_p, "sample_p")
+    check_callable(sample_q, "sample_q")
     if steps is None and seconds is None:
         raise ValueError("give steps=, seconds= or both")
+    if steps is not None:
+        steps = check_int(steps, "steps", minimum=0)
     if (steps is not None and steps < 0) or (seconds is not None and not seconds > 0):
         raise ValueError(f"need steps >= 0 and seconds > 0; got {steps}, {seconds}")
     if batch_size < 2 or newton_steps < 0 or nodes < 1:
@@ -119,6 +142,12 @@ def fit_w2_semidual(
             f"need batch_size >= 2, newton_steps >= 0, nodes >= 1; got {batch_size}, "
             f"{newton_steps}, {nodes}"
         )
+    if not 0.0 < lr_final_factor <= 1.0:
+        raise ValueError(f"lr_final_factor must be in (0, 1], got {lr_final_factor!r}")
+    callbacks = check_callbacks(callbacks)
+    if device is not None:
+        T.to(device)
+    device = _device_of(T)
     start = inverse_start if inverse_start is not None else (lambda y: y)
     gen = torch.Generator().manual_seed(seed)
     opt = torch.optim.Adam(T.parameters(), lr=lr)
@@ -130,14 +159,15 @@ def fit_w2_semidual(
             p = 1.0
         return max(p, clock / seconds) if seconds is not None else p
 
+    start_callbacks(callbacks, 0, T)
     while progress() < 1.0:
-        if callback is not None and callback_every and done % callback_every == 0:
-            res.history.append((done, callback(done, T)))
         t0 = time.perf_counter()
-        factor = lr_final + (1 - lr_final) * 0.5 * (1 + math.cos(math.pi * progress()))
+        factor = lr_final_factor + (1 - lr_final_factor) * 0.5 * (
+            1 + math.cos(math.pi * progress())
+        )
         for g in opt.param_groups:
             g["lr"] = lr * factor
-        x, y = sample_p(batch_size, gen), sample_q(batch_size, gen)
+        x, y = sample_p(batch_size, gen).to(device), sample_q(batch_size, gen).to(device)
         x_star, resid = newton_inverse(T, y, start(y), newton_steps)
         loss = (
             line_integral_potential(T, x, n_nodes=nodes).mean()
@@ -155,7 +185,9 @@ def fit_w2_semidual(
         if x.device.type == "cuda":
             torch.cuda.synchronize(x.device)
         clock += time.perf_counter() - t0
-    if callback is not None:
-        res.history.append((done, callback(done, T)))
-    res.steps, res.seconds = done, clock
+        if run_callbacks(callbacks, done, T, res.losses):  # not timed
+            res.stopped_early = True
+            break
+    end_callbacks(callbacks, done, T)
+    res.steps, res.seconds, res.history = done, clock, monitor_history(callbacks)
     return res

@@ -39,7 +39,7 @@ W2MAP_DEFAULTS = dict(
     inner_steps=5,  # map steps per critic step
     batch=512,
     lr_potential=1e-2,
-    lr_final=0.01,  # cosine decay to lr * lr_final
+    lr_final_factor=0.01,  # cosine decay to lr * lr_final_factor (a factor, not a rate)
     steps=1500,  # used when neither steps nor seconds is given
 )
 
@@ -61,8 +61,7 @@ def fit_w2_map(
     seconds: float | None = None,
     seed: int = 0,
     device=None,
-    callback=None,
-    callback_every: int = 0,
+    callbacks=(),
     method: str | None = None,
 ):
     """Learn the optimal transport map ``T: P -> Q`` (cost ``½‖x − y‖²``) from samples only.
@@ -85,9 +84,11 @@ def fit_w2_map(
         Seeds the initial weights and the sample stream.
     device : str or torch.device, optional
         Where to train (default: the device of the first samples).
-    callback : callable, optional
-        ``callback(step, T) -> value``, called every ``callback_every`` outer steps and at the
-        end (not timed); the ``(step, value)`` pairs are stored in ``T.history``.
+    callbacks : iterable of :class:`~mgn_utils.training.Callback`
+        Called as ``callback(step, T, losses)`` every ``callback.every`` (outer) steps, not
+        timed; one returning ``True`` stops training. ``T.history`` holds
+        ``{name: [(step, value), ...]}`` of every :class:`~mgn_utils.training.Monitor`, e.g.
+        ``Monitor(lambda T: error(T), every=25, ends=True)`` for a curve from the start.
     method : {"semidual", "minimax"}, optional
         The game (see the module docstring); default ``"semidual"`` for ``dim <= 16``, else
         ``"minimax"``.
@@ -97,13 +98,16 @@ def fit_w2_map(
     CMGN
         The trained map, a monotone gradient network (the gradient of a convex function by
         construction), with the attributes ``steps_done`` (outer steps), ``seconds``
-        (training wall time), ``history`` (the callback's values) and ``critic`` (the trained
+        (training wall time), ``history`` (the monitors' values) and ``critic`` (the trained
         convex critic ``f``, kept as a plain attribute: not a submodule of the map).
     """
+    from .._validation import check_callable
     from ..models import CMGN, QuadraticConvexPotential
     from ._minimax import fit_w2_minimax, sample_gaussian_map
     from ._semidual import fit_w2_semidual
 
+    check_callable(sample_p, "sample_p")
+    check_callable(sample_q, "sample_q")
     if not isinstance(dim, int) or dim < 1:
         raise ValueError(f"dim must be a positive int, got {dim!r}")
     if steps is not None and (not isinstance(steps, int) or steps < 0):
@@ -143,10 +147,7 @@ def fit_w2_map(
     A_inv = ((A_inv + A_inv.T) / 2).float()
     sp = lambda n, g: draw(sample_p, n, g)  # noqa: E731
     sq = lambda n, g: draw(sample_q, n, g)  # noqa: E731
-    cb = None if callback is None else (lambda step, T_, *critic: callback(step, T_))
-    common = dict(
-        steps=steps, seconds=seconds, seed=seed, callback=cb, callback_every=callback_every
-    )
+    common = dict(steps=steps, seconds=seconds, seed=seed, callbacks=callbacks)
     f = None
     if method == "semidual":
         res = fit_w2_semidual(
@@ -156,7 +157,7 @@ def fit_w2_map(
             inverse_start=lambda y: (y - b) @ A_inv,  # the inverse Gaussian map
             batch_size=cfg["semidual_batch"],
             lr=cfg["semidual_lr"],
-            lr_final=cfg["lr_final"],
+            lr_final_factor=cfg["lr_final_factor"],
             newton_steps=cfg["newton_steps"],
             nodes=cfg["nodes"],
             **common,
@@ -173,7 +174,7 @@ def fit_w2_map(
             batch_size=cfg["batch"],
             lr_map=_lr_map(d),
             lr_potential=cfg["lr_potential"],
-            lr_final=cfg["lr_final"],
+            lr_final_factor=cfg["lr_final_factor"],
             progress=False,
             **common,
         )
