@@ -20,6 +20,7 @@ Which chapter introduces each helper:
 * :func:`color_cloud`, :func:`color_projections` — Chapter 6 (colour transfer);
 * :func:`displacement_frames`, :func:`interpolation_strip` — Chapter 1 (McCann interpolation),
   then Chapter 8 (morphing);
+* :func:`loss_curves` — Chapters 5, 6 and 8 (training losses, one or several runs each);
 * :func:`table`, :func:`display_table` — every chapter that prints a table of results.
 """
 
@@ -40,6 +41,7 @@ __all__ = [
     "error_map",
     "image_grid",
     "interpolation_strip",
+    "loss_curves",
     "montage",
     "table",
     "transport_scatter",
@@ -386,6 +388,87 @@ def error_map(
         ax.figure.colorbar(im, ax=host, shrink=0.85, label=label)
     if title is not None:
         ax.set_title(title)
+    return ax
+
+
+# --- training curves -------------------------------------------------------------------------
+
+
+def loss_curves(
+    curves: Mapping,
+    ax=None,
+    smooth: int = 1,
+    yscale: str = "log",
+    xlabel: str = "step",
+    ylabel: str = "loss",
+    title: Optional[str] = None,
+    legend: bool = True,
+):
+    """Training curves, one colour per entry of ``curves``, with a legend.
+
+    Parameters
+    ----------
+    curves : mapping of str to array, tensor or list of floats
+        ``label -> values``: a 1-D curve ``(steps,)``, or several runs ``(runs, steps)`` (a 2-D
+        array, or a list of 1-D curves of any lengths) drawn thin in the label's colour. An entry
+        ``None`` is skipped (e.g. a curve that was not recorded).
+    ax : matplotlib Axes, optional
+        Where to draw; a new figure is made if omitted.
+    smooth : int
+        Width of a moving average (``1``: the raw values); the smoothed value of steps
+        ``t − smooth + 1 … t`` is drawn at step ``t``.
+    yscale : str
+        Any matplotlib scale (``"log"``, ``"symlog"``, ``"linear"``).
+    xlabel, ylabel, title : str
+        Axis labels and title.
+    legend : bool
+        Draw the legend.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        The axes drawn on.
+
+    Raises
+    ------
+    ValueError
+        For a curve that is not 1-D or 2-D, or shorter than ``smooth``, or ``smooth < 1``.
+    """
+    smooth = int(smooth)
+    if smooth < 1:
+        raise ValueError(f"smooth must be a positive int, got {smooth}")
+    if not isinstance(curves, Mapping):
+        raise TypeError(f"curves must be a mapping label -> values, got {type(curves).__name__}")
+    ax = _new_ax(ax, (6, 3))
+    for k, (label, values) in enumerate(curves.items()):
+        if values is None:
+            continue
+        if isinstance(values, (list, tuple)) and values and not np.isscalar(values[0]):
+            runs = [_numpy(v, f"curves[{label!r}]") for v in values]
+        else:
+            a = _numpy(values, f"curves[{label!r}]")
+            runs = [a] if a.ndim == 1 else list(a) if a.ndim == 2 else None
+            if runs is None:
+                raise ValueError(
+                    f"curves[{label!r}] must be (steps,) or (runs, steps), got shape {a.shape}"
+                )
+        colour, many = f"C{k % 10}", len(runs) > 1
+        for run in runs:
+            run = np.asarray(run, dtype=float)
+            if run.ndim != 1 or len(run) < smooth:
+                raise ValueError(
+                    f"curves[{label!r}]: each run must be 1-D with at least {smooth} values, "
+                    f"got shape {run.shape}"
+                )
+            y = np.convolve(run, np.ones(smooth) / smooth, mode="valid")
+            x = np.arange(smooth - 1, len(run))
+            ax.plot(x, y, color=colour, lw=0.8 if many else 1.2, alpha=0.6 if many else 1.0)
+        ax.plot([], color=colour, label=label)
+    ax.set(yscale=yscale, xlabel=xlabel, ylabel=ylabel)
+    if title is not None:
+        ax.set_title(title)
+    if legend:
+        ax.legend(fontsize=8)
     return ax
 
 

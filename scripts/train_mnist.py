@@ -38,7 +38,7 @@ ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOK = ROOT / "chapters" / "07_mnist.ipynb"
 # The cells executed, each found by a line it contains (imports, configuration, data, training).
 MARKERS = [
-    "env = mgn_utils.setup_notebook",
+    "env = mgn_utils.course.setup_notebook",
     "GENERATORS = {",
     "mnist_split(",
     "def train_or_load",

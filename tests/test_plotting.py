@@ -221,3 +221,32 @@ def test_display_table(capsys):
     InteractiveShell.instance()
     assert plotting.display_table([[1.5]], ["x"]) is None
     InteractiveShell.clear_instance()
+
+
+def test_loss_curves():
+    from mgn_utils.plotting import loss_curves
+
+    one = torch.linspace(2.0, 1.0, 20)
+    runs = np.exp(-np.arange(30.0))[None, :] * np.array([[1.0], [2.0]])
+    ax = loss_curves({"one": one, "runs": runs, "ragged": [[3.0, 2.0, 1.0], [4.0, 2.0]], "x": None})
+    lines = ax.get_lines()
+    assert len(lines) == 1 + 1 + 2 + 1 + 2 + 1  # the runs, then an empty line for the legend
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["one", "runs", "ragged"]
+    assert ax.get_yscale() == "log" and ax.get_xlabel() == "step"
+    ax = loss_curves({"one": one}, smooth=5, yscale="linear", title="t")
+    x, y = ax.get_lines()[0].get_data()
+    assert x[0] == 4 and len(x) == 16 and y[0] == pytest.approx(one[:5].mean().item())
+    assert ax.get_title() == "t"
+
+
+def test_loss_curves_errors():
+    from mgn_utils.plotting import loss_curves
+
+    with pytest.raises(ValueError, match="smooth"):
+        loss_curves({"a": [1.0, 2.0]}, smooth=0)
+    with pytest.raises(ValueError, match="at least 5"):
+        loss_curves({"a": [1.0, 2.0]}, smooth=5)
+    with pytest.raises(ValueError, match=r"\(runs, steps\)"):
+        loss_curves({"a": np.ones((2, 2, 2))})
+    with pytest.raises(TypeError, match="mapping"):
+        loss_curves([1.0, 2.0])

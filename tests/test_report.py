@@ -64,3 +64,47 @@ def test_record_output_is_invisible_unless_shown(monkeypatch):
     (hidden, kw), (visible, _) = shown
     assert hidden == {"text/html": "", "text/plain": ""} and kw["metadata"][RESULT_KEY]["ours"] == 1
     assert visible["text/plain"].startswith("result | e | m")
+
+
+def test_record_stores_the_device_of_the_tensor_or_model(monkeypatch):
+    import torch
+
+    from mgn_utils.course import env
+
+    monkeypatch.setitem(env._USED, "device", "cuda")  # chosen, but the result is on the cpu
+    monkeypatch.setitem(env._USED, "computed_on", set())
+    model = torch.nn.Linear(2, 2)
+    assert record("toy", "MSE", 0.5, device=model)["device"] == "cpu"
+    assert record("toy", "MSE", 0.5, device=torch.zeros(3))["device"] == "cpu"
+    assert env._USED["computed_on"] == {"cpu"}  # noted for the chapter's provenance
+    assert env.provenance()["device"] == "cpu"
+    with pytest.raises(TypeError, match="tensor, a torch.nn.Module"):
+        record("toy", "MSE", 0.5, device=3)
+
+
+def test_device_of():
+    import torch
+
+    from mgn_utils.course.report import device_of
+
+    assert device_of(torch.device("cpu")) == "cpu" and device_of("cpu") == "cpu"
+    assert device_of(torch.nn.ReLU()) == "cpu"  # no parameters
+    assert device_of(torch.nn.BatchNorm1d(2).requires_grad_(False)) == "cpu"
+    with pytest.raises(ValueError, match="name a torch device"):
+        device_of("not a device")
+
+
+def test_range_verdict():
+    from mgn_utils.course.report import range_verdict
+
+    assert range_verdict([1, 2], [3, 4]) == "below"
+    assert range_verdict([3, 4], (1, 2)) == "above"
+    assert range_verdict([1, 3], [2, 4]) == "tie"
+    assert range_verdict([1, 2], [2, 4]) == "tie"  # touching ranges overlap
+    assert range_verdict([0.1], [0.2], words=("better", "worse", "tie")) == "better"
+    with pytest.raises(ValueError, match="non-empty"):
+        range_verdict([], [1])
+    with pytest.raises(ValueError, match="NaN"):
+        range_verdict([float("nan")], [1])
+    with pytest.raises(ValueError, match="three strings"):
+        range_verdict([1], [2], words=("a", "b"))

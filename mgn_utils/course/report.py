@@ -8,7 +8,8 @@ writes ``book/results.md``: the table is never typed by hand.
 Verdicts follow the course's rules for comparisons: the tolerance comes from the measured
 spread of our number (and of the source's, when it is a sample estimate), so "matches",
 "better" and "worse" need a ``spread``; without one the verdict can only be "new" (no source)
-or "not comparable" (the source's metric differs).
+or "not comparable" (the source's metric differs). :func:`range_verdict` states the course's
+rule for two sets of runs: different only when their ranges over seeds do not overlap.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from __future__ import annotations
 import math
 import os
 
-__all__ = ["record", "RESULT_KEY", "verdict", "tolerance_from_spread"]
+__all__ = ["record", "RESULT_KEY", "verdict", "tolerance_from_spread", "device_of", "range_verdict"]
 
 RESULT_KEY = "mgn_result"
 VERDICTS = ("matches", "better", "worse", "new", "not comparable", "failed")
@@ -55,6 +56,70 @@ def verdict(
     return "better" if (ours < source) == (better == "lower") else "worse"
 
 
+def device_of(obj) -> str:
+    """The device a result was computed on, as a string such as ``"cpu"`` or ``"cuda:0"``.
+
+    ``obj`` is a ``torch.Tensor`` (its device), a ``torch.nn.Module`` (the device of its first
+    parameter or buffer; ``"cpu"`` when it has none), a ``torch.device`` or a string naming one.
+
+    Raises
+    ------
+    TypeError
+        For anything else.
+    ValueError
+        For a string that names no device.
+    """
+    import torch
+
+    if isinstance(obj, torch.Tensor):
+        return str(obj.device)
+    if isinstance(obj, torch.nn.Module):
+        t = next(iter(obj.parameters()), None)
+        if t is None:
+            t = next(iter(obj.buffers()), None)
+        return "cpu" if t is None else str(t.device)
+    if isinstance(obj, torch.device):
+        return str(obj)
+    if isinstance(obj, str):
+        try:
+            return str(torch.device(obj))
+        except RuntimeError:
+            raise ValueError(
+                f"device must name a torch device such as 'cpu' or 'cuda:0', got {obj!r}"
+            ) from None
+    raise TypeError(
+        "device must be a tensor, a torch.nn.Module, a torch.device or a device name, "
+        f"got {type(obj).__name__}"
+    )
+
+
+def range_verdict(a, b, words=("below", "above", "tie")) -> str:
+    """Compare two sets of values by their ranges: ``words[0]`` when every value of ``a`` lies
+    below every value of ``b`` (``max(a) < min(b)``), ``words[1]`` when every one lies above
+    (``min(a) > max(b)``), else ``words[2]``: the ranges overlap.
+
+    The course calls two results different only when their ranges over seeds (or draws) do not
+    overlap. ``a`` and ``b`` are non-empty sequences of numbers (lists, arrays or tensors, e.g.
+    one value per seed), or ``(min, max)`` pairs; ``words`` names the three outcomes, e.g.
+    ``("better", "worse", "tie")`` for a score where lower is better.
+
+    Raises
+    ------
+    ValueError
+        For an empty sequence, a NaN value, or ``words`` that are not three strings.
+    """
+    if len(words) != 3 or not all(isinstance(w, str) for w in words):
+        raise ValueError(f"words must be three strings (below, above, tie), got {words!r}")
+    a, b = [float(v) for v in a], [float(v) for v in b]
+    if not a or not b:
+        raise ValueError("range_verdict needs two non-empty sequences of numbers")
+    if any(math.isnan(v) for v in a + b):
+        raise ValueError("range_verdict got a NaN value")
+    if max(a) < min(b):
+        return words[0]
+    return words[1] if min(a) > max(b) else words[2]
+
+
 def record(
     experiment: str,
     metric: str,
@@ -70,7 +135,7 @@ def record(
     comparable: bool = True,
     note: str = "",
     profile: str | None = None,
-    device: str | None = None,
+    device=None,
     fmt: str = ".4g",
     show: bool = False,
 ) -> dict:
@@ -102,9 +167,13 @@ def record(
         ``False`` when the source's metric or set-up differs: the verdict is "not comparable".
     note : str
         The reason behind the verdict, or a caveat.
-    profile, device : str, optional
-        Default to ``MGN_PROFILE`` and the device the notebook set up
-        (:func:`mgn_utils.course.env.provenance`).
+    profile : str, optional
+        Defaults to ``MGN_PROFILE`` (else ``"full"``).
+    device : torch.Tensor, torch.nn.Module, torch.device or str, optional
+        Where ``ours`` was computed: pass the model or a result tensor, and the device it is on
+        is stored (see :func:`device_of`) and noted for the chapter's provenance. Defaults to
+        :func:`mgn_utils.course.env.provenance`'s device (the devices noted so far, else the
+        one the notebook set up).
     show : bool
         Also print a one-line summary (off in chapters: the page shows its own table).
 
@@ -119,13 +188,16 @@ def record(
     ValueError
         A source with neither a spread nor ``comparable=False``.
     """
-    from .env import provenance
+    from .env import note_device, provenance
 
     ours = float(ours)
     if profile is None:
         profile = os.environ.get("MGN_PROFILE", "full").strip().lower() or "full"
     if device is None:
         device = provenance()["device"]
+    else:
+        device = device_of(device)
+        note_device(device)
     tol = None
     if spread is not None:
         spread = float(spread)
