@@ -26,6 +26,7 @@ import torch
 from ._validation import (
     as_array,
     as_weights,
+    check_callable,
     check_finite,
     check_float,
     check_int,
@@ -167,6 +168,7 @@ def change_of_variables_kl(T, x: torch.Tensor, target_log_prob) -> torch.Tensor:
     ValueError
         For ``x`` not of shape ``(n, d)`` or with non-finite values.
     """
+    check_callable(target_log_prob, "target_log_prob")
     x = _samples(x)
     return (-target_log_prob(T(x)) - _logdet(T, x)).mean()
 
@@ -196,6 +198,8 @@ def monge_ampere_residual(T, x: torch.Tensor, source_log_prob, target_log_prob) 
     ValueError
         For ``x`` not of shape ``(n, d)`` or with non-finite values.
     """
+    check_callable(source_log_prob, "source_log_prob")
+    check_callable(target_log_prob, "target_log_prob")
     x = _samples(x)
     return _logdet(T, x) - source_log_prob(x) + target_log_prob(T(x))
 

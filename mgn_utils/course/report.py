@@ -185,11 +185,16 @@ def record(
 
     Raises
     ------
+    TypeError
+        ``experiment`` or ``metric`` not a non-empty string.
     ValueError
         A source with neither a spread nor ``comparable=False``.
     """
     from .env import note_device, provenance
 
+    for key, value in (("experiment", experiment), ("metric", metric)):
+        if not isinstance(value, str) or not value.strip():
+            raise TypeError(f"{key} must be a non-empty name (str), got {value!r}")
     ours = float(ours)
     if profile is None:
         profile = os.environ.get("MGN_PROFILE", "full").strip().lower() or "full"
