@@ -7,7 +7,7 @@ import torch
 from sklearn.base import clone
 
 from mgn_utils.models import CMGN
-from mgn_utils.solvers._transport import MGNTransport
+from mgn_utils.solvers._transport import MGNTransport, StandardizedMap
 
 
 def _affine_pair(n=400, seed=0):
@@ -27,7 +27,7 @@ def test_dtypes_and_array_types_in_and_out(fitted):
     est, xs, _ = fitted
     out = est.transform(Xs=xs[:5])
     assert isinstance(out, np.ndarray) and out.shape == (5, 2) and out.dtype == np.float64
-    assert est.model_.W.dtype == torch.float64  # float64 in: float64 compute
+    assert est.model_.net.W.dtype == torch.float64  # float64 in: float64 compute
     t = est.transform(Xs=torch.as_tensor(xs[:5], dtype=torch.float32))
     assert torch.is_tensor(t) and t.dtype == torch.float32
     assert est.potential(Xs=xs[:5]).shape == (5,)
@@ -36,7 +36,8 @@ def test_dtypes_and_array_types_in_and_out(fitted):
     assert np.linalg.eigvalsh(J).min() >= 0
     xs32 = xs.astype(np.float32)
     est32 = MGNTransport(steps=2, random_state=0).fit(Xs=xs32, Xt=xs32 * 2)
-    assert est32.model_.W.dtype == torch.float32 and est32.transform(Xs=xs32).dtype == np.float32
+    assert est32.model_.net.W.dtype == torch.float32
+    assert est32.transform(Xs=xs32).dtype == np.float32
 
 
 def test_learns_an_affine_map_is_monotone_and_inverts(fitted):
@@ -207,3 +208,31 @@ def test_semidual_criterion_prefers_the_brenier_map_in_16d():
         T = init_affine(CMGN(d, hidden=8).double(), A * scale, b, xs)
         scores.append(_semidual(T, xs, xt))
     assert scores[1] < min(scores[0], scores[2]), scores
+
+
+def test_standardized_map_is_a_monotone_gradient():
+    """Jacobian = autograd's, symmetric PSD; the potential's gradient is the map."""
+    torch.manual_seed(0)
+    net = CMGN(3, hidden=8, activation="tanh").double()
+    T = StandardizedMap(net, torch.tensor([0.2, -1.0, 3.0], dtype=torch.float64), 0.05)
+    x = 3.0 + 0.05 * torch.randn(6, 3, dtype=torch.float64)
+    auto = torch.func.vmap(torch.func.jacrev(lambda v: T(v[None])[0]))(x)
+    J = T.jacobian(x)
+    assert torch.allclose(J, auto, atol=1e-10) and torch.allclose(J, J.mT)
+    assert float(torch.linalg.eigvalsh(J).min()) > 0
+    xg = x.clone().requires_grad_(True)
+    (grad,) = torch.autograd.grad(T.potential(xg).sum(), xg)
+    assert torch.allclose(grad, T(x), atol=1e-8)
+
+
+def test_fit_does_not_depend_on_the_data_units():
+    """Standardised coordinates: the same data in units 1,000 times smaller gives the same map,
+    scaled; without standardisation it does not."""
+    xs, xt = _affine_pair(300)
+    kw = dict(steps=60, random_state=0)
+    base = MGNTransport(**kw).fit(Xs=xs, Xt=xt).transform(Xs=xs)
+    small = MGNTransport(**kw).fit(Xs=xs / 1000, Xt=xt / 1000).transform(Xs=xs / 1000)
+    assert np.allclose(small * 1000, base, rtol=1e-6, atol=1e-6)
+    raw = MGNTransport(standardize=False, **kw).fit(Xs=xs / 1000, Xt=xt / 1000)
+    assert not isinstance(raw.model_, StandardizedMap)
+    assert not np.allclose(raw.transform(Xs=xs / 1000) * 1000, base, rtol=1e-3, atol=1e-3)

@@ -20,7 +20,7 @@ from sklearn.exceptions import ConvergenceWarning
 from .._validation import as_points, check_finite, check_float, check_int
 from ._semidual import newton_inverse
 
-__all__ = ["MGNTransport"]
+__all__ = ["MGNTransport", "StandardizedMap"]
 
 _MODELS = ("cmgn", "mmgn")
 _LOSSES = ("emd", "sinkhorn")
@@ -73,6 +73,45 @@ def _w2_squared(y, z) -> float:
     return float(ot.emd2(ot.unif(len(a)), ot.unif(len(b)), ot.dist(a, b), numItermax=10**7))
 
 
+class StandardizedMap(torch.nn.Module):
+    """``x ↦ s·net((x − μ)/s) + μ``: a network fitted in standardised coordinates, used in data
+    coordinates.
+
+    One scalar scale ``s`` (not one per feature) keeps the structure: if ``net = ∇φ̃`` with
+    ``φ̃`` convex, this map is ``∇[s² φ̃((x − μ)/s) + ⟨μ, x⟩]`` and its Jacobian is
+    ``net``'s Jacobian at ``(x − μ)/s``, still symmetric PSD. The MGNs' initial scales and
+    learning rates assume unit-scale inputs; pixel colours in ``[0, 1]`` (spread about 0.3) or
+    data in thousands would otherwise leave the network's non-linear part nearly linear or
+    saturated.
+
+    Args:
+        net: the network in standardised coordinates, ``(B, d) -> (B, d)``.
+        mean: ``μ``, shape ``(d,)``.
+        scale: ``s > 0``.
+    """
+
+    def __init__(self, net: torch.nn.Module, mean: torch.Tensor, scale: float):
+        super().__init__()
+        self.net = net
+        self.register_buffer("mean", torch.as_tensor(mean).detach().clone())
+        self.register_buffer("scale", torch.as_tensor(float(scale), dtype=self.mean.dtype))
+
+    def _u(self, x):
+        return (x - self.mean) / self.scale
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """``T(x)``: ``(B, d) -> (B, d)``."""
+        return self.scale * self.net(self._u(x)) + self.mean
+
+    def jacobian(self, x: torch.Tensor) -> torch.Tensor:
+        """``(B, d) -> (B, d, d)``: the network's Jacobian at the standardised points."""
+        return self.net.jacobian(self._u(x))
+
+    def potential(self, x: torch.Tensor) -> torch.Tensor:
+        """``φ(x) = s² φ̃((x − μ)/s) + ⟨μ, x⟩`` (up to a constant): ``(B, d) -> (B,)``."""
+        return self.scale**2 * self.net.potential(self._u(x)) + x @ self.mean
+
+
 def _semidual(model, xs, xt, steps: int = 30, rtol: float = 1e-6) -> float:
     """The semi-dual objective ``mean φ(xs) + mean φ*(xt)`` of the map's potential (cost
     ``½‖x−y‖²``; smallest for the Brenier potential, and free of the curse of dimensionality of
@@ -97,10 +136,14 @@ class MGNTransport(BaseEstimator):
     ----------
     model : {"cmgn", "mmgn"} or torch.nn.Module
         The network: a C-MGN or M-MGN built at ``fit`` time with ``model_kwargs`` (defaults:
-        C-MGN ``hidden=max(32, 2 d)``; M-MGN ``hidden=max(16, d)``, ``modules=4``), or a ready
-        module mapping ``(B, d) -> (B, d)`` with a ``jacobian`` method (needed by
-        ``inverse_transform``). A module passed in is copied, never modified; its state is
-        the start (candidate zero).
+        C-MGN ``hidden=max(32, 2 d)``, ``activation="tanh"``; M-MGN ``hidden=max(16, d)``,
+        ``modules=4``), or a ready module mapping ``(B, d) -> (B, d)`` with a ``jacobian``
+        method (needed by ``inverse_transform``). A module passed in is copied, never
+        modified; its state is the start (candidate zero). The C-MGN's default is ``tanh``,
+        not the class's ``softplus``: its derivative is a bump, so the Jacobian can rise and
+        fall across the data; with ``softplus`` (derivative a step) the estimator did not
+        move off the linear map on an 8-D pair with a sigmoid-shaped Brenier map
+        (``benchmarks/estimator.py``).
     loss : {"emd", "sinkhorn"}
         ``"emd"`` (default): regress the network (mean squared error) onto the barycentric
         projection of the exact discrete OT plan (POT's ``ot.emd``) between the training
@@ -114,6 +157,13 @@ class MGNTransport(BaseEstimator):
     gaussian_start : bool
         Start a built network at the Gaussian (Bures) map between the training samples
         (:meth:`~mgn_utils.models.CMGN.gaussian_start`) instead of near the identity.
+    standardize : bool
+        Fit a built network in standardised coordinates ``u = (x − μ)/s`` (``μ`` the mean of
+        the training ``Xs``, ``s`` the root mean per-feature variance, one scalar for both
+        sides) and return it as a :class:`StandardizedMap` in data coordinates. One scalar
+        keeps the map the gradient of a convex function; it makes the fit independent of the
+        data's units (the networks' initial scales assume unit-scale inputs). A module passed
+        in is used as it is.
     eps : float
         Relative entropic regularisation of the ``"sinkhorn"`` loss (see ``loss``).
     max_emd : int
@@ -154,7 +204,9 @@ class MGNTransport(BaseEstimator):
     Attributes
     ----------
     model_ : torch.nn.Module
-        The fitted network (compute dtype, on ``device``), at its best validation state.
+        The fitted map in data coordinates (compute dtype, on ``device``), at its best
+        validation state: a :class:`StandardizedMap` around the built network
+        (``model_.net``) with ``standardize=True``, else the network itself.
     history_ : dict
         ``"step"`` and ``"train_loss"`` (every step, from 1), ``"val_step"`` and
         ``"val_criterion"`` (the validation criterion; step 0 is the start).
@@ -186,6 +238,7 @@ class MGNTransport(BaseEstimator):
         batch_size: int = 512,
         lr: float = 1e-2,
         gaussian_start: bool = True,
+        standardize: bool = True,
         eps: float = 0.01,
         max_emd: int = 2000,
         validation_fraction: float = 0.2,
@@ -207,6 +260,7 @@ class MGNTransport(BaseEstimator):
             lr,
         )
         self.gaussian_start, self.eps, self.max_emd = gaussian_start, eps, max_emd
+        self.standardize = standardize
         self.validation_fraction, self.eval_every = validation_fraction, eval_every
         self.max_validation, self.inverse_tol, self.inverse_steps = (
             max_validation,
@@ -278,7 +332,7 @@ class MGNTransport(BaseEstimator):
             return copy.deepcopy(self.model).to(device=self.device_, dtype=self.dtype_)
         d = xs.shape[1]
         if self.model == "cmgn":
-            cls, kwargs = CMGN, {"hidden": max(32, 2 * d)}
+            cls, kwargs = CMGN, {"hidden": max(32, 2 * d), "activation": "tanh"}
         else:
             cls, kwargs = MMGN, {"hidden": max(16, d), "modules": 4}
         kwargs.update(self.model_kwargs or {})
@@ -326,14 +380,26 @@ class MGNTransport(BaseEstimator):
                 (v[p[:k][: self.max_validation]], v[p[k:]])
                 for v, p, k in zip((xs, xt), split, n_val)
             )
-            model = self._build(xs, xt)
+            if self.standardize and isinstance(self.model, str):
+                mean, scale = xs.mean(0), float(xs.var(0).mean().sqrt())
+                if not scale > 0:
+                    raise ValueError("Xs has zero variance: its training rows are all equal")
+                us, ut = (xs - mean) / scale, (xt - mean) / scale
+                net = self._build(us, ut)
+                mapped = StandardizedMap(net, mean, scale)
+            else:
+                scale, us, ut = 1.0, xs, xt
+                net = mapped = self._build(xs, xt)
         self.n_features_in_ = xs.shape[1]
-        self._train(model, xs, xt, xs_val, xt_val, gen)
+        self.eps_abs_ = float(self.eps * xt.var(0).sum()) if self.loss == "sinkhorn" else None
+        self._train(net, mapped, us, ut, xs_val, xt_val, gen, scale**2)
         return self
 
-    def _train(self, model, xs, xt, xs_val, xt_val, gen):
+    def _train(self, model, mapped, xs, xt, xs_val, xt_val, gen, unit):
+        """Train ``model`` on ``xs``, ``xt`` (standardised coordinates when ``mapped`` wraps it);
+        select on the raw validation rows through ``mapped``; losses are recorded times
+        ``unit`` (squared data units)."""
         batch, steps = int(self.batch_size), int(self.steps)
-        self.eps_abs_ = None
         if self.loss == "emd":
             src, tgt = _emd_pairs(xs, xt, int(self.max_emd), gen)
 
@@ -344,7 +410,7 @@ class MGNTransport(BaseEstimator):
         else:
             from ..losses import sinkhorn_divergence
 
-            self.eps_abs_ = eps_abs = float(self.eps * xt.var(0).sum())
+            eps_abs = float(self.eps * xt.var(0).sum())  # in the coordinates trained in
 
             def draw(data):
                 i = torch.randint(0, len(data), (min(batch, len(data)),), generator=gen)
@@ -359,9 +425,9 @@ class MGNTransport(BaseEstimator):
 
         def criterion():
             if semidual:
-                return _semidual(model, xs_val, xt_val)
+                return _semidual(mapped, xs_val, xt_val)
             with torch.no_grad():
-                return _w2_squared(model(xs_val), xt_val)
+                return _w2_squared(mapped(xs_val), xt_val)
 
         every = int(self.eval_every or max(1, steps // 20))
         hist = {"step": [], "train_loss": [], "val_step": [], "val_criterion": []}
@@ -384,7 +450,7 @@ class MGNTransport(BaseEstimator):
             opt.step()
             sched.step()
             hist["step"].append(step)
-            hist["train_loss"].append(float(loss.detach()))
+            hist["train_loss"].append(float(loss.detach()) * unit)
             if validate and (step % every == 0 or step == steps):
                 val = criterion()
                 hist["val_step"].append(step)
@@ -394,7 +460,7 @@ class MGNTransport(BaseEstimator):
         if validate:
             model.load_state_dict(best[2])
         self.best_step_ = best[1] if validate else steps
-        self.model_, self.history_ = model.eval(), hist
+        self.model_, self.history_ = mapped.eval(), hist
 
     # ------------------------------------------------------------------ using the map
     def _apply(self, method, X):
