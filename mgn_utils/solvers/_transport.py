@@ -156,11 +156,11 @@ class MGNTransport(BaseEstimator):
         ``torch.optim.lr_scheduler.ExponentialLR``).
     gaussian_start : bool
         Start a built network at the Gaussian (Bures) map between the training samples
-        (:meth:`~mgn_utils.models.CMGN.gaussian_start`) instead of near the identity.
+        (``CMGN.gaussian_start``) instead of near the identity.
     standardize : bool
         Fit a built network in standardised coordinates ``u = (x − μ)/s`` (``μ`` the mean of
         the training ``Xs``, ``s`` the root mean per-feature variance, one scalar for both
-        sides) and return it as a :class:`StandardizedMap` in data coordinates. One scalar
+        sides) and return it as a ``StandardizedMap`` in data coordinates. One scalar
         keeps the map the gradient of a convex function; it makes the fit independent of the
         data's units (the networks' initial scales assume unit-scale inputs). A module passed
         in is used as it is.
@@ -205,7 +205,7 @@ class MGNTransport(BaseEstimator):
     ----------
     model_ : torch.nn.Module
         The fitted map in data coordinates (compute dtype, on ``device``), at its best
-        validation state: a :class:`StandardizedMap` around the built network
+        validation state: a ``StandardizedMap`` around the built network
         (``model_.net``) with ``standardize=True``, else the network itself.
     history_ : dict
         ``"step"`` and ``"train_loss"`` (every step, from 1), ``"val_step"`` and
