@@ -410,7 +410,7 @@ class MGNTransport(BaseEstimator):
         else:
             from ..losses import sinkhorn_divergence
 
-            eps_abs = float(self.eps * xt.var(0).sum())  # in the coordinates trained in
+            eps_abs = self.eps_abs_ / unit  # the same ε in the coordinates trained in
 
             def draw(data):
                 i = torch.randint(0, len(data), (min(batch, len(data)),), generator=gen)
