@@ -9,6 +9,9 @@
 #   make verify [CHAPTER=03]  re-run chapters into a temporary copy, compare the recorded results
 #   make sync-url             rewrite the Colab setup cells from _config.yml's repository url
 #   make browser              open every built page in headless Chromium (part of make test)
+#   make train EXP=w2bench-semidual-d16 [ARGS="--hours 0.5"]
+#                             one long experiment through scripts/train.py (resumes a stored run;
+#                             `make train` lists the registry)
 #   make linkcheck            check external links (needs internet; not part of make test)
 
 SHELL := /bin/bash
@@ -32,7 +35,7 @@ MATHJAX := .cache/mathjax-html/mathjax/tex-chtml.js
 NBVAL := OMP_NUM_THREADS=1 MGN_PROFILE=smoke $(PY) -m pytest chapters/ --nbval-lax --nbval-current-env \
          --nbval-cell-timeout=600 -n 2 --dist loadfile -p no:cacheprovider -q
 
-.PHONY: book pages test lint unit nbval freshness browser chromium linkcheck execute stale verify sync-url \
+.PHONY: train book pages test lint unit nbval freshness browser chromium linkcheck execute stale verify sync-url \
         gpu-check clean
 
 $(INSTALLED): requirements.txt pyproject.toml
@@ -51,6 +54,9 @@ $(MATHJAX):
 	@cd .cache/mathjax-src/package/es5 && cp -r tex-chtml.js input output ui a11y adaptors ../../../mathjax-html/mathjax/
 	@cp .cache/mathjax-src/package/LICENSE .cache/mathjax-html/mathjax/
 	@echo "MathJax $(MATHJAX_VERSION) ready in .cache/mathjax-html"
+
+train: $(INSTALLED)
+	OMP_NUM_THREADS=$${OMP_NUM_THREADS:-1} $(PY) scripts/train.py $(if $(EXP),$(EXP) --resume $(ARGS),--list)
 
 # book/results.md, status.md and performance.md: tools/templates/*.md filled from the stored outputs.
 pages: $(INSTALLED)

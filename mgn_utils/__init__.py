@@ -11,6 +11,7 @@ Layout (one module or sub-package per concern; the main names are re-exported he
 * :mod:`mgn_utils.training` — ``fit`` (callbacks, schedulers, devices) and ``fit_adversarial``;
 * :mod:`mgn_utils.solvers` — the minimax dual, the semi-dual, morphing, and the
   :class:`MGNTransport` estimator;
+* :mod:`mgn_utils.w2bench` — the Wasserstein-2 benchmark's pairs and the course's trained maps;
 * :mod:`mgn_utils.plotting`, :mod:`mgn_utils.widgets` — figures and interactive views;
 * :mod:`mgn_utils.course` — the course's scaffolding (notebook set-up, results, checkpoints);
   not re-exported here.
@@ -34,6 +35,7 @@ _SUBMODULES = (
     "plotting",
     "solvers",
     "training",
+    "w2bench",
     "widgets",
 )
 _NAMES = {

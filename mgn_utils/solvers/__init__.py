@@ -21,6 +21,8 @@ __getattr__, __dir__, __all__ = _attach(
         "fit_w2_semidual": "._semidual:fit_w2_semidual",
         "SemidualResult": "._semidual:SemidualResult",
         "newton_inverse": "._semidual:newton_inverse",
+        "semidual_loss": "._semidual:semidual_loss",
+        "semidual_value": "._semidual:semidual_value",
         "W2MAP_DEFAULTS": "._w2map:W2MAP_DEFAULTS",
     },
 )
