@@ -8,8 +8,6 @@ on the benchmark's samplers only, kept by its held-out semi-dual objective. The 
 
 from __future__ import annotations
 
-import torch
-
 from .datasets import load_pair
 
 __all__ = ["load_pair", "pretrained_map"]
@@ -46,26 +44,9 @@ def pretrained_map(d: int, device=None, *, seed: int = 0, steps: int | None = No
     mgn_utils.course.checkpoints.CheckpointError
         When no checkpoint matches (with how to train one).
     """
-    from .course.checkpoints import CheckpointError, load_checkpoint
     from .course.experiments import W2_DIMS
-    from .course.train import experiment, run_name
+    from .course.train import load_run
 
     if isinstance(d, bool) or not isinstance(d, int) or d not in W2_DIMS:
         raise ValueError(f"d must be one of {W2_DIMS}, got {d!r}")
-    exp = experiment(f"w2bench-semidual-d{d}")
-    config = dict(exp.config, seed=int(seed))
-    if steps is not None:
-        config["steps"] = int(steps)
-    model = exp.architecture(config)
-    kw = {} if root is None else dict(root=root)
-    try:
-        entry = load_checkpoint(model, run_name(exp.name, seed), config, folder=exp.folder, **kw)
-    except CheckpointError as e:
-        raise CheckpointError(
-            f"{e}; to train it: python scripts/train.py {exp.name} --resume"
-            + ("" if seed == 0 else f" --seed {seed}")
-            + ("" if steps is None else f" --steps {steps}")
-        ) from None
-    model.requires_grad_(False).eval()
-    model.manifest = entry
-    return model.to(torch.device(device or "cpu"))
+    return load_run(f"w2bench-semidual-d{d}", seed, device, steps=steps, root=root)

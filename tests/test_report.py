@@ -47,6 +47,17 @@ def test_record_without_a_spread():
         record("toy", "MSE", 0.5, source=1.0)
 
 
+def test_a_single_seed_row_is_compared_not_hidden():
+    # worse is worse: one run several times worse than the source is said so
+    assert record("toy", "MSE", 5.0, source=1.0, n_seeds=1)["verdict"] == "worse (one seed)"
+    assert record("toy", "MSE", 0.5, source=1.0, n_seeds=1)["verdict"] == "better (one seed)"
+    hi = record("toy", "acc", 0.5, source=0.9, n_seeds=1, better="higher")
+    assert hi["verdict"] == "worse (one seed)" and hi["tolerance"] is None
+    assert record("toy", "MSE", 5.0, source=1.0, n_seeds=1, comparable=False)["verdict"] == (
+        "not comparable"
+    )
+
+
 def test_record_stores_the_device_the_notebook_used(monkeypatch):
     from mgn_utils.course import env
 

@@ -188,6 +188,38 @@ def test_newton_inverse_solves_T_x_equals_y():
         solvers.newton_inverse(T, y, x[:3])
 
 
+class _Cube(torch.nn.Module):
+    """T(x) = x³ (the gradient of the convex x⁴/4): Newton from near 0 overshoots wildly."""
+
+    def forward(self, x):
+        return x**3
+
+    def jacobian(self, x):
+        return torch.diag_embed(3 * x**2)
+
+
+def test_newton_inverse_never_ends_a_row_farther_from_a_solution():
+    y = torch.ones(3, 2)
+    start = torch.tensor([[1e-3, 1e-3], [0.9, 1.1], [2.0, 0.5]])
+    r0 = (start**3 - y).norm(dim=1)
+    x, resid = solvers.newton_inverse(_Cube(), y, start, steps=1)
+    assert (resid <= r0).all() and x[0].abs().max() < 1  # the overshooting row stays put
+    assert torch.allclose(resid, (x**3 - y).norm(dim=1))
+    x, resid = solvers.newton_inverse(_Cube(), y, start, steps=30)
+    assert resid[1:].max() < 1e-5
+
+
+def test_semidual_value_takes_the_best_certified_lower_bound_per_row():
+    # a start with a huge residual: Newton from it alone would certify almost nothing
+    g = torch.Generator().manual_seed(0)
+    x, y = torch.randn(4000, 2, generator=g), 2 * torch.randn(4000, 2, generator=g)
+    T = CMGN(2, 4, layers=2, w_scale=0.0).init_affine(2 * torch.eye(2), torch.zeros(2), x)
+    good = solvers.semidual_value(T, x, y, y / 2, newton_steps=0)
+    bad = solvers.semidual_value(T, x, y, y * 1e3, newton_steps=0)
+    phi_x = float(autodiff.line_integral_potential(T, x, n_nodes=16).mean())
+    assert phi_x - 1e-4 <= bad < good  # the origin's bound φ*(y) >= -φ(0) = 0, not -10⁶|y|²
+
+
 def test_semidual_learns_the_gaussian_map_and_keeps_the_map_monotone(device):
     torch.manual_seed(0)
     p, q, T_star, var_q = gaussian_pair()

@@ -170,7 +170,7 @@ for _d in W2_DIMS:
                 batch=256,
                 newton_steps=3,
                 nodes=4,
-                lr=1e-2 if _d <= 16 else 3e-3,
+                lr=1e-2 if _d <= 4 else 3e-3,
                 lr_final_factor=0.01,
                 steps=W2_STEPS[_d],
                 seed=0,

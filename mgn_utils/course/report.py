@@ -7,9 +7,11 @@ writes ``book/results.md``: the table is never typed by hand.
 
 Verdicts follow the course's rules for comparisons: the tolerance comes from the measured
 spread of our number (and of the source's, when it is a sample estimate), so "matches",
-"better" and "worse" need a ``spread``; without one the verdict can only be "new" (no source)
-or "not comparable" (the source's metric differs). :func:`range_verdict` states the course's
-rule for two sets of runs: different only when their ranges over seeds do not overlap.
+"better" and "worse" need a ``spread``. A single run (``n_seeds=1``) without a spread is still
+compared: "worse (one seed)" or "better (one seed)", never hidden as "not comparable", which
+is only for a source whose metric or set-up differs (``comparable=False``); "new" has no source.
+:func:`range_verdict` states the course's rule for two sets of runs: different only when their
+ranges over seeds do not overlap.
 """
 
 from __future__ import annotations
@@ -20,7 +22,17 @@ import os
 __all__ = ["record", "RESULT_KEY", "verdict", "tolerance_from_spread", "device_of", "range_verdict"]
 
 RESULT_KEY = "mgn_result"
-VERDICTS = ("matches", "better", "worse", "new", "not comparable", "failed")
+VERDICTS = (
+    "matches",
+    "better",
+    "worse",
+    "better (one seed)",
+    "worse (one seed)",
+    "matches (one seed)",
+    "new",
+    "not comparable",
+    "failed",
+)
 
 
 def tolerance_from_spread(spread: float, source_spread: float = 0.0, k: float = 2.0) -> float:
@@ -160,7 +172,8 @@ def record(
         Spread of our number (standard deviation or half-range over ``n_seeds`` seeds or over
         evaluation resamples; say which in ``note``). Needed for any verdict against a source.
     n_seeds : int, optional
-        How many independent runs ``ours`` and ``spread`` come from.
+        How many independent runs ``ours`` and ``spread`` come from. With ``n_seeds=1`` and no
+        ``spread`` the verdict is "worse (one seed)" or "better (one seed)".
     source_spread : float
         Spread of the source's number when it is itself a sample estimate.
     comparable : bool
@@ -188,7 +201,7 @@ def record(
     TypeError
         ``experiment`` or ``metric`` not a non-empty string.
     ValueError
-        A source with neither a spread nor ``comparable=False``.
+        A source with neither a spread, ``n_seeds=1`` nor ``comparable=False``.
     """
     from .env import note_device, provenance
 
@@ -209,6 +222,9 @@ def record(
         tol = tolerance_from_spread(spread, float(source_spread))
     if source is not None and not comparable:
         result = "not comparable"
+    elif source is not None and tol is None and n_seeds == 1:
+        result = verdict(ours, source, better, 0.0)
+        result = "failed" if result == "failed" else f"{result} (one seed)"
     else:
         result = verdict(ours, source, better, tol)
     entry = {

@@ -45,6 +45,7 @@ __all__ = [
     "Run",
     "EXPERIMENTS",
     "experiment",
+    "load_run",
     "package_hash",
     "register",
     "run_name",
@@ -141,6 +142,44 @@ def _load_registry() -> None:
 def run_name(name: str, seed: int) -> str:
     """The checkpoint name of experiment ``name`` with ``seed``: ``NAME-sSEED``."""
     return f"{name}-s{int(seed)}"
+
+
+def load_run(name: str, seed: int = 0, device=None, *, steps: int | None = None, root=None):
+    """The model a finished (or checkpointed) run of experiment ``name`` published.
+
+    Builds the bare architecture from the registered configuration (with ``seed`` and, when
+    given, ``steps``), loads ``NAME-sSEED.pt`` from the experiment's folder under ``root``
+    (default :func:`~mgn_utils.course.checkpoints.checkpoint_root`; a missing file is fetched
+    from the installed commit and its SHA-256 checked, weights only), and returns it in eval
+    mode with frozen weights, on ``device`` (default ``cpu``). ``model.manifest`` is its
+    manifest entry (configuration, steps done, wall time, curves).
+
+    Raises
+    ------
+    KeyError
+        For an unregistered ``name`` (the message lists the registry).
+    mgn_utils.course.checkpoints.CheckpointError
+        When no stored checkpoint matches; the message says how to train it.
+    """
+    from .checkpoints import CheckpointError, load_checkpoint
+
+    exp = experiment(name)
+    config = dict(exp.config, seed=int(seed))
+    if steps is not None:
+        config["steps"] = int(steps)
+    model = exp.architecture(config)
+    kw = {} if root is None else dict(root=root)
+    try:
+        entry = load_checkpoint(model, run_name(exp.name, seed), config, folder=exp.folder, **kw)
+    except CheckpointError as e:
+        raise CheckpointError(
+            f"{e}; to train it: python scripts/train.py {exp.name} --resume"
+            + ("" if int(seed) == 0 else f" --seed {int(seed)}")
+            + ("" if steps is None else f" --steps {int(steps)}")
+        ) from None
+    model.requires_grad_(False).eval()
+    model.manifest = entry
+    return model.to(torch.device(device or "cpu"))
 
 
 def package_hash() -> str:

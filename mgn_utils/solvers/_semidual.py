@@ -40,8 +40,10 @@ def newton_inverse(T: nn.Module, y: torch.Tensor, x: torch.Tensor, steps: int = 
 
     ``T`` needs ``T.jacobian(x) -> (B, d, d)`` (symmetric positive definite for an MGN);
     ``y`` and ``x`` are ``(B, d)``. Each step halves its length (at most 6 times, per row)
-    until the residual ``‖T(x) − y‖`` does not grow. Returns ``(x, residual)`` with the
-    residual norms ``(B,)`` at the returned points.
+    until the residual ``‖T(x) − y‖`` does not grow; a row whose residual still grows keeps
+    its point, so no row ends farther from a solution than it started (a near-singular
+    Jacobian would otherwise throw it far away). Returns ``(x, residual)`` with the residual
+    norms ``(B,)`` at the returned points.
     """
     steps = check_int(steps, "steps", minimum=0)
     if y.shape != x.shape or y.ndim != 2:
@@ -57,7 +59,8 @@ def newton_inverse(T: nn.Module, y: torch.Tensor, x: torch.Tensor, steps: int = 
             if not worse.any():
                 break
             t = torch.where(worse[:, None], t / 2, t)
-        x, r = x_new, r_new
+        keep = (r_new.norm(dim=1) > r.norm(dim=1))[:, None]
+        x, r = torch.where(keep, x, x_new), torch.where(keep, r, r_new)
     return x, r.norm(dim=1)
 
 
@@ -87,14 +90,21 @@ def semidual_value(T: nn.Module, x, y, y_start, *, newton_steps: int = 8, nodes:
     ``½‖x − y‖²``), reached at the Brenier potential, so it ranks maps without the true map
     (a validation criterion). ``φ*(y) = ⟨x*, y⟩ − φ(x*)`` at ``x* = T⁻¹(y)`` found by Newton
     from ``y_start``; ``φ`` by Gauss-Legendre quadrature of ``T`` from the origin (``nodes``).
+    Every ``⟨x, y⟩ − φ(x)`` is a lower bound on ``φ*(y)``, so each row takes the largest of the
+    bounds at ``x*``, at ``y_start`` and at the origin (``φ(0) = 0``): a row where Newton did
+    not converge cannot pull the value below what its start already certifies.
     Shapes as in :func:`semidual_loss`.
     """
     from ..autodiff import line_integral_potential
 
+    def bound(z):
+        return (z * y).sum(1) - line_integral_potential(T, z, n_nodes=nodes)
+
     with torch.no_grad():
         x_star, _ = newton_inverse(T, y, y_start, newton_steps)
         phi_x = line_integral_potential(T, x, n_nodes=nodes)
-        phi_star = (x_star * y).sum(1) - line_integral_potential(T, x_star, n_nodes=nodes)
+        origin = torch.zeros(len(y), dtype=y.dtype, device=y.device)
+        phi_star = torch.stack([bound(x_star), bound(y_start), origin]).amax(0)
     return float(phi_x.mean() + phi_star.mean())
 
 
