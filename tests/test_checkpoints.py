@@ -273,3 +273,23 @@ def test_loads_with_weights_only(tmp_path, monkeypatch):
     monkeypatch.setattr(torch, "load", spy)
     load_checkpoint(CMGN(2, 2), "toy", CONFIG, root=tmp_path)
     assert seen == [True]
+
+
+def test_a_found_checkpoint_is_noted_for_the_chapter_stamp(tmp_path, monkeypatch):
+    import sys
+
+    from mgn_utils.course import env
+
+    monkeypatch.setitem(env._USED, "checkpoints", {})
+    save_checkpoint(CMGN(5, 4, layers=2), "toy", CONFIG, root=tmp_path, folder="sub")
+    load_checkpoint(CMGN(5, 4, layers=2), "toy", CONFIG, root=tmp_path, folder="sub")
+    noted = env.provenance()["checkpoints"]
+    assert list(noted) == ["sub/toy"]
+    # the freshness check recomputes the same digest from the manifest as it is on disk
+    sys.path.insert(0, str(REPO / "tools"))
+    import freshness
+
+    assert freshness.checkpoint_digest(tmp_path, "sub/toy") == noted["sub/toy"]
+    save_checkpoint(CMGN(5, 4, layers=2), "toy", CONFIG, {"loss": 1.0}, root=tmp_path, folder="sub")
+    assert freshness.checkpoint_digest(tmp_path, "sub/toy") != noted["sub/toy"]
+    assert freshness.checkpoint_digest(tmp_path, "sub/none") is None

@@ -6,10 +6,11 @@ kernel that ran the chapter*, right after its last cell, by a snippet that is ne
 (:func:`kernel_snippet`): the interpreter, the ``mgn_utils`` package that was imported (path,
 version, SHA-256 of each of its modules the kernel loaded, read from ``sys.modules``: the
 package's imports are lazy, so a change to a module a chapter never imports leaves it fresh),
-torch's version, the device and the data files the chapter actually used
-(``mgn_utils.course.env.provenance()``) and the profile. The tool process adds the hashes
-of the code cells, of ``checkpoints/``, of ``requirements.txt`` and of the stored outputs
-themselves, computed on the notebook as written to disk.
+torch's version, the device, the data files and the checkpoints the chapter actually used
+(``mgn_utils.course.env.provenance()``: a checkpoint as the digest of its manifest entry,
+which holds the file's SHA-256, so training a model the chapter never loads leaves it fresh)
+and the profile. The tool process adds the hashes of the code cells, of ``requirements.txt``
+and of the stored outputs themselves, computed on the notebook as written to disk.
 
 :func:`problems` re-computes what it can from the repository as it is now and lists each
 mismatch with the command that fixes it.
@@ -29,7 +30,7 @@ SETUP_TAG = "colab-setup"
 RESULT_KEY = "mgn_result"  # output metadata written by mgn_utils.course.report.record
 OLD_RESULT_MIME = "application/vnd.mgn.result+json"  # the first format, still read
 WIDGET_MIME = "application/vnd.jupyter.widget-view+json"
-STAMP_VERSION = 3
+STAMP_VERSION = 4
 SNIPPET_MARKER = "MGN-STAMP:"
 
 
@@ -176,6 +177,19 @@ def tree_sha256(directory: Path) -> str:
     return h.hexdigest()
 
 
+def checkpoint_digest(checkpoints: Path, key: str) -> str | None:
+    """The digest of checkpoint ``key`` (``"FOLDER/NAME"`` or ``"NAME"``) as it is now: SHA-256
+    of its manifest entry as canonical JSON (as ``mgn_utils.course.checkpoints.entry_digest``),
+    or ``None`` when its manifest or entry is gone."""
+    folder, _, name = key.rpartition("/")
+    manifest = checkpoints / folder / "MANIFEST.json" if folder else checkpoints / "MANIFEST.json"
+    try:
+        entry = json.loads(manifest.read_text())[name]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    return digest_of(entry)
+
+
 def file_sha256(path: Path) -> str | None:
     return hashlib.sha256(path.read_bytes()).hexdigest() if path.is_file() else None
 
@@ -273,6 +287,8 @@ def _mgn_stamp():
         prov, source = {{"device": "cuda" if cuda else "cpu", "data": {{}}}}, "fallback"
     info["device"] = str(prov.get("device") or ("cuda" if cuda else "cpu"))
     info["data"] = {{str(k): str(v) for k, v in dict(prov.get("data") or {{}}).items()}}
+    cps = dict(prov.get("checkpoints") or {{}})
+    info["checkpoints"] = {{str(k): str(v) for k, v in cps.items()}}
     info["provenance"] = source
     print({marker!r} + json.dumps(info, sort_keys=True))
 
@@ -302,10 +318,7 @@ def parse_snippet_outputs(outputs) -> dict:
 
 def tool_fields(layout: Layout) -> dict:
     """The stamp fields the tool process computes from the checkout."""
-    return {
-        "checkpoints_sha256": tree_sha256(layout.checkpoints),
-        "requirements_sha256": file_sha256(layout.requirements),
-    }
+    return {"requirements_sha256": file_sha256(layout.requirements)}
 
 
 # --- the check -----------------------------------------------------------------------------
@@ -393,9 +406,7 @@ def problems(nb, name: str, layout: Layout, setup_source: str | None) -> list[st
         "code_sha256": (code_hash(nb), "the code cells changed"),
         **{
             k: (v, what)
-            for (k, v), what in zip(
-                tool_fields(layout).items(), ("checkpoints/ changed", "requirements.txt changed")
-            )
+            for (k, v), what in zip(tool_fields(layout).items(), ("requirements.txt changed",))
         },
         "outputs_sha256": (outputs_hash(nb), "the stored outputs were edited, cleared or replaced"),
     }
@@ -404,6 +415,11 @@ def problems(nb, name: str, layout: Layout, setup_source: str | None) -> list[st
             continue  # reported once, as the stamp version, above
         if stamp[key] != value:
             out.append(f"{what} since the stored outputs were made ({key} differs) ({rerun})")
+    for key, digest in sorted(dict(stamp.get("checkpoints") or {}).items()):
+        now_digest = checkpoint_digest(layout.checkpoints, key)
+        if now_digest != digest:
+            what = "is gone" if now_digest is None else "changed (weights or manifest entry)"
+            out.append(f"checkpoint {key} {what} since the stored outputs were made ({rerun})")
     changed = package_changes(stamp, layout)
     if changed:
         more = f" and {len(changed) - 6} more" if len(changed) > 6 else ""

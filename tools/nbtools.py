@@ -19,12 +19,12 @@ on. Computed in the chapter's kernel after its last cell, by a snippet that is n
 ``python_executable``, ``python``, ``torch``, ``threads``, ``mgn_utils`` (version),
 ``mgn_utils_path``, ``mgn_utils_files`` (SHA-256 of each package module the kernel loaded, and
 of the package data beside them) and ``mgn_utils_sha256`` (one digest over those),
-``device`` and ``data`` (from ``mgn_utils.course.env.provenance()``: the device the results
-were computed on and the SHA-256 of each data file read), ``provenance`` (where those came
-from) and ``profile``. Computed by this tool: ``code_sha256`` (code cells, the Colab setup cell
-excluded), ``checkpoints_sha256`` (every file under ``checkpoints/``),
-``requirements_sha256``, ``outputs_sha256`` (every code cell's outputs and execution count,
-canonical JSON, on the notebook as written to disk), ``stamp_version``, ``executed_at``,
+``device``, ``data`` and ``checkpoints`` (from ``mgn_utils.course.env.provenance()``: the
+device the results were computed on, the SHA-256 of each data file read and the digest of the
+manifest entry of each checkpoint found), ``provenance`` (where those came from) and
+``profile``. Computed by this tool: ``code_sha256`` (code cells, the Colab setup cell
+excluded), ``requirements_sha256``, ``outputs_sha256`` (every code cell's outputs and execution
+count, canonical JSON, on the notebook as written to disk), ``stamp_version``, ``executed_at``,
 ``duration_s``, ``platform``, ``cpu_count``.
 
 ``check`` fails (exit 1, one line per problem with the command that fixes it) when any of

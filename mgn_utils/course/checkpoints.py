@@ -28,6 +28,7 @@ entry is not a plain file name (``../x.pt``, an absolute path, a sub-folder) is 
 from __future__ import annotations
 
 import datetime as _dt
+import hashlib
 import json
 import os
 import re
@@ -317,7 +318,7 @@ def find_checkpoint(
     sub = _folder(folder)
     want = _canonical(config)
     try:
-        return _local(_inside(checkpoint_root(root), sub), name, want)
+        return _noted(sub, name, *_local(_inside(checkpoint_root(root), sub), name, want))
     except _LocalMiss as e:
         local_error = str(e)
     base = _remote_base(url, sub)
@@ -325,11 +326,29 @@ def find_checkpoint(
         raise CheckpointError(f"{local_error}; {_RETRAIN}")
     cache = _inside(_user_cache() / "checkpoints-downloaded", sub)
     try:
-        return _remote(base, cache, name, want)
+        return _noted(sub, name, *_remote(base, cache, name, want))
     except CheckpointPathError:
         raise
     except CheckpointError as e:
         raise CheckpointError(f"{local_error}; and remotely: {e}; {_RETRAIN}") from None
+
+
+def entry_digest(entry: dict) -> str:
+    """SHA-256 of a manifest entry as canonical JSON (sorted keys, no spaces).
+
+    The entry holds the file's own SHA-256, so the digest changes with the weights as well as
+    with the stored metrics and curves: what a chapter that loaded the checkpoint depends on.
+    """
+    text = json.dumps(entry, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _noted(sub: str, name: str, path: Path, entry: dict) -> tuple[Path, dict]:
+    """Note the checkpoint for the chapter's execution stamp, then return ``(path, entry)``."""
+    from .env import note_checkpoint
+
+    note_checkpoint(f"{sub}/{name}" if sub else name, entry_digest(entry))
+    return path, entry
 
 
 def load_checkpoint(

@@ -115,13 +115,20 @@ def setup_notebook(seed: int = 0, profile: str | None = None, quiet: bool = Fals
 
 
 # What the current process used, for the execution stamp of a chapter (tools/nbtools.py).
-_USED = {"device": None, "computed_on": set()}
+_USED = {"device": None, "computed_on": set(), "checkpoints": {}}
 
 
 def note_device(device) -> None:
     """Remember that a result was computed on ``device`` (:func:`~mgn_utils.course.report.record`
     calls this with the device of the tensors or model it was given)."""
     _USED["computed_on"].add(str(device))
+
+
+def note_checkpoint(key: str, digest: str) -> None:
+    """Remember that the checkpoint ``key`` (``"FOLDER/NAME"`` under the checkpoint root, or
+    ``"NAME"``) was found, with the digest of its manifest entry
+    (:func:`~mgn_utils.course.checkpoints.entry_digest`); the checkpoint finder calls this."""
+    _USED["checkpoints"][str(key)] = str(digest)
 
 
 def _data_read() -> dict:
@@ -132,14 +139,15 @@ def _data_read() -> dict:
 
 
 def provenance() -> dict:
-    """What this process used: ``{"device": str, "data": {file name: digest}}``.
+    """What this process used: ``{"device": str, "data": {file name: digest},
+    "checkpoints": {key: digest}}``.
 
     ``device`` is where the recorded results were computed (the devices passed to
     :func:`note_device`, joined by ``", "``), else the device :func:`setup_notebook` chose
     (``"cpu"`` when it was not called); ``data`` lists the files the loaders read, with their
-    digests.
+    digests; ``checkpoints`` the checkpoints found, with the digests of their manifest entries.
     """
     device = ", ".join(sorted(_USED["computed_on"])) or _USED["device"] or "cpu"
     if device.startswith("cuda") and torch.cuda.is_available():
         device = f"{device} ({torch.cuda.get_device_name(0)})"
-    return {"device": device, "data": _data_read()}
+    return {"device": device, "data": _data_read(), "checkpoints": dict(_USED["checkpoints"])}

@@ -75,11 +75,21 @@ class Repo:
         (root / "checkpoints" / "nested").mkdir(parents=True)
         (root / "checkpoints" / "a.pt").write_bytes(b"weights A")
         (root / "checkpoints" / "nested" / "b.pt").write_bytes(b"weights B")
+        self.write_manifest("", {"a": {"file": "a.pt", "sha256": "aa", "config": {}}})
+        self.write_manifest("nested", {"b": {"file": "b.pt", "sha256": "bb", "config": {}}})
         (root / "requirements.txt").write_text("torch==2.13.0\n")
         (root / "_config.yml").write_text(
             f"title: test\nrepository:\n  url: {URL}\n  branch: main\nlaunch_buttons: {{}}\n"
         )
         (root / "_toc.yml").write_text("root: intro\nchapters:\n  - file: chapters/00_demo\n")
+
+    def write_manifest(self, folder, entries):
+        (self.root / "checkpoints" / folder / "MANIFEST.json").write_text(json.dumps(entries))
+
+    def loaded_checkpoints(self):
+        """What a chapter that loaded checkpoints ``a`` and ``nested/b`` reports."""
+        cp = self.layout.checkpoints
+        return {k: freshness.checkpoint_digest(cp, k) for k in ("a", "nested/b")}
 
     def setup_source(self):
         return freshness.setup_cell_source(self.layout)
@@ -118,6 +128,7 @@ class Repo:
             "mgn_utils_sha256": freshness.digest_of(self.loaded_files()),
             "device": "cpu",
             "data": {},
+            "checkpoints": self.loaded_checkpoints(),
             "provenance": "fallback",
         }
         fields.update(over)

@@ -111,15 +111,23 @@ def test_smoke_profile_kernel_fails(repo, capsys):
 
 
 def test_swapped_checkpoint_fails(repo, stamped, capsys):
-    (repo.layout.checkpoints / "nested" / "b.pt").write_bytes(b"other weights")
+    # new weights come with a new manifest entry (their sha256): the loaded checkpoint changed
+    repo.write_manifest("nested", {"b": {"file": "b.pt", "sha256": "cc", "config": {}}})
     rc, stale = _check(repo, capsys)
     assert rc == 1
-    _only(stale, "checkpoints/ changed")
+    _only(stale, "checkpoint nested/b changed")
 
 
 def test_renamed_checkpoint_fails(repo, stamped, capsys):
-    (repo.layout.checkpoints / "a.pt").rename(repo.layout.checkpoints / "c.pt")
-    _only(_check(repo, capsys)[1], "checkpoints/ changed")
+    repo.write_manifest("", {"c": {"file": "c.pt", "sha256": "aa", "config": {}}})
+    _only(_check(repo, capsys)[1], "checkpoint a is gone")
+
+
+def test_a_checkpoint_the_chapter_did_not_load_leaves_it_fresh(repo, stamped, capsys):
+    (repo.layout.checkpoints / "other").mkdir()
+    repo.write_manifest("other", {"z": {"file": "z.pt", "sha256": "zz", "config": {}}})
+    (repo.layout.checkpoints / "nested" / "unrelated.bin").write_bytes(b"x")
+    assert _check(repo, capsys)[0] == 0
 
 
 def test_changed_requirements_fail(repo, stamped, capsys):

@@ -63,7 +63,7 @@ def test_execute_stamps_and_passes_check(executed, capsys):
         "provenance",
         "code_sha256",
         "outputs_sha256",
-        "checkpoints_sha256",
+        "checkpoints",
         "requirements_sha256",
         "platform",
         "cpu_count",
