@@ -283,6 +283,9 @@ def test_a_found_checkpoint_is_noted_for_the_chapter_stamp(tmp_path, monkeypatch
     monkeypatch.setitem(env._USED, "checkpoints", {})
     save_checkpoint(CMGN(5, 4, layers=2), "toy", CONFIG, root=tmp_path, folder="sub")
     load_checkpoint(CMGN(5, 4, layers=2), "toy", CONFIG, root=tmp_path, folder="sub")
+    assert env.provenance()["checkpoints"] == {}  # an explicit root (a demo's folder): not noted
+    monkeypatch.setenv("MGN_CHECKPOINTS", str(tmp_path))  # the default root
+    load_checkpoint(CMGN(5, 4, layers=2), "toy", CONFIG, folder="sub")
     noted = env.provenance()["checkpoints"]
     assert list(noted) == ["sub/toy"]
     # the freshness check recomputes the same digest from the manifest as it is on disk

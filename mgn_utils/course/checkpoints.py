@@ -318,7 +318,8 @@ def find_checkpoint(
     sub = _folder(folder)
     want = _canonical(config)
     try:
-        return _noted(sub, name, *_local(_inside(checkpoint_root(root), sub), name, want))
+        found = _local(_inside(checkpoint_root(root), sub), name, want)
+        return _noted(sub, name, *found) if root is None else found
     except _LocalMiss as e:
         local_error = str(e)
     base = _remote_base(url, sub)
@@ -326,7 +327,8 @@ def find_checkpoint(
         raise CheckpointError(f"{local_error}; {_RETRAIN}")
     cache = _inside(_user_cache() / "checkpoints-downloaded", sub)
     try:
-        return _noted(sub, name, *_remote(base, cache, name, want))
+        found = _remote(base, cache, name, want)
+        return _noted(sub, name, *found) if root is None else found
     except CheckpointPathError:
         raise
     except CheckpointError as e:
@@ -344,7 +346,9 @@ def entry_digest(entry: dict) -> str:
 
 
 def _noted(sub: str, name: str, path: Path, entry: dict) -> tuple[Path, dict]:
-    """Note the checkpoint for the chapter's execution stamp, then return ``(path, entry)``."""
+    """Note the checkpoint for the chapter's execution stamp, then return ``(path, entry)``.
+    Only the default root is noted: a checkpoint found under an explicit ``root`` (a
+    temporary folder in a demo) is not part of what the chapter's stored outputs depend on."""
     from .env import note_checkpoint
 
     note_checkpoint(f"{sub}/{name}" if sub else name, entry_digest(entry))
