@@ -15,6 +15,7 @@ from mgn_utils.course.env import NotebookEnv, setup_notebook
 @pytest.fixture(autouse=True)
 def _no_profile_env(monkeypatch):
     monkeypatch.delenv("MGN_PROFILE", raising=False)
+    monkeypatch.delenv("MGN_SEED", raising=False)
 
 
 def _expected_device() -> torch.device:
@@ -130,3 +131,21 @@ def test_provenance_reports_where_results_were_computed(monkeypatch):
     monkeypatch.setitem(env_mod._USED, "device", None)
     monkeypatch.setitem(env_mod._USED, "computed_on", set())
     assert env_mod.provenance()["device"] == "cpu"  # nothing chosen, nothing noted
+
+
+def test_mgn_seed_shifts_the_seed(monkeypatch, capsys):
+    monkeypatch.setenv("MGN_SEED", "3")
+    env = setup_notebook(seed=10)
+    assert env.seed == 13
+    assert "| seed 13" in capsys.readouterr().out
+    a = torch.rand(4)
+    monkeypatch.delenv("MGN_SEED")
+    assert setup_notebook(seed=13, quiet=True).seed == 13
+    assert torch.equal(torch.rand(4), a)  # the same global draws as seed 13 without a shift
+
+
+@pytest.mark.parametrize("bad", ["-1", "two", "1.5"])
+def test_bad_mgn_seed(monkeypatch, bad):
+    monkeypatch.setenv("MGN_SEED", bad)
+    with pytest.raises(ValueError, match="MGN_SEED must be a non-negative integer"):
+        setup_notebook(quiet=True)

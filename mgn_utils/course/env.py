@@ -34,6 +34,19 @@ def _device() -> torch.device:
     return torch.device("cpu")
 
 
+def _seed_shift() -> int:
+    raw = os.environ.get("MGN_SEED", "").strip()
+    if not raw:
+        return 0
+    try:
+        k = int(raw)
+    except ValueError:
+        k = -1
+    if k < 0:
+        raise ValueError(f"MGN_SEED must be a non-negative integer (the seed shift), got {raw!r}")
+    return k
+
+
 def _profile(profile) -> str:
     if profile is None:
         profile = os.environ.get("MGN_PROFILE") or "full"
@@ -74,16 +87,18 @@ def setup_notebook(seed: int = 0, profile: str | None = None, quiet: bool = Fals
     - profile: the argument, else the environment variable ``MGN_PROFILE``, else ``"full"``
       (allowed: ``"full"``, ``"smoke"``; anything else raises ``ValueError``);
     - seeds ``random``, ``numpy`` (global ``np.random``) and ``torch`` (all CUDA devices too)
-      with ``seed`` (an int in ``[0, 2**32)``);
+      with ``seed + MGN_SEED`` (the environment variable, a non-negative int, default 0), and
+      returns that sum as ``env.seed``: chapters derive every seed and generator from
+      ``env.seed``, so ``MGN_SEED=k`` re-runs a whole chapter on other draws;
     - sets a few ``matplotlib.rcParams`` (dpi 110, figsize (6, 4), no grid) without
       importing pyplot;
     - prints one line with versions, device, profile and seed unless ``quiet``.
 
     The number of torch threads is deliberately left alone.
     """
-    seed = operator.index(seed)
+    seed = operator.index(seed) + _seed_shift()
     if not 0 <= seed < 2**32:
-        raise ValueError(f"seed must be an int in [0, 2**32), got {seed}")
+        raise ValueError(f"seed (plus MGN_SEED) must be an int in [0, 2**32), got {seed}")
     prof = _profile(profile)
     device = _device()
 

@@ -11,15 +11,27 @@ spread of our number (and of the source's, when it is a sample estimate), so "ma
 compared: "worse (one seed)" or "better (one seed)", never hidden as "not comparable", which
 is only for a source whose metric or set-up differs (``comparable=False``); "new" has no source.
 :func:`range_verdict` states the course's rule for two sets of runs: different only when their
-ranges over seeds do not overlap.
+ranges over seeds do not overlap. :func:`compare` is the course's one helper for paired
+results (per seed, per draw, per point): the mean difference with a standard error and an
+interval, the count, and "better" / "worse" / "within noise".
 """
 
 from __future__ import annotations
 
 import math
 import os
+from dataclasses import dataclass
 
-__all__ = ["record", "RESULT_KEY", "verdict", "tolerance_from_spread", "device_of", "range_verdict"]
+__all__ = [
+    "record",
+    "RESULT_KEY",
+    "verdict",
+    "tolerance_from_spread",
+    "device_of",
+    "range_verdict",
+    "compare",
+    "Comparison",
+]
 
 RESULT_KEY = "mgn_result"
 VERDICTS = (
@@ -132,6 +144,190 @@ def range_verdict(a, b, words=("below", "above", "tie")) -> str:
     return words[1] if min(a) > max(b) else words[2]
 
 
+COMPARE_VERDICTS = ("better", "worse", "within noise")
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """The result of :func:`compare`: ``difference = mean(a − b)`` with its standard error.
+
+    ``interval`` is the two-sided interval at ``level`` (Student's t, Welch's t or a percentile
+    bootstrap, as ``method`` says); ``n`` the number of pairs (or ``(n_a, n_b)`` unpaired);
+    ``verdict`` is ``"better"`` / ``"worse"`` when the interval excludes 0 (from ``a``'s side,
+    with ``better`` saying which direction is good), else ``"within noise"``.
+    """
+
+    difference: float
+    se: float
+    interval: tuple[float, float]
+    n: int | tuple[int, int]
+    verdict: str
+    level: float
+    better: str
+    method: str
+    mean_a: float
+    mean_b: float
+
+    @property
+    def seeds(self) -> str:
+        """The count in words, e.g. ``"5 paired"`` or ``"3 vs 4"``."""
+        return f"{self.n} paired" if isinstance(self.n, int) else f"{self.n[0]} vs {self.n[1]}"
+
+    def text(self, fmt: str = ".3g", unit: str = "") -> str:
+        """One line for the prose, e.g. ``"−0.012 ± 0.004 (95 % interval [−0.020, −0.004],
+        5 paired): better"``; ``unit`` is appended to the numbers (e.g. ``" %"``)."""
+        lo, hi = self.interval
+        return (
+            f"{self.difference:{fmt}}{unit} ± {self.se:{fmt}}{unit} "
+            f"({self.level:.0%} interval [{lo:{fmt}}, {hi:{fmt}}]{unit}, {self.seeds}): "
+            f"{self.verdict}"
+        )
+
+    def __str__(self) -> str:
+        return self.text()
+
+
+def _values(x, name: str):
+    import numpy as np
+
+    try:
+        v = np.asarray(x.detach().cpu() if hasattr(x, "detach") else x, dtype=float).ravel()
+    except (TypeError, ValueError):
+        raise TypeError(f"{name} must be a sequence of numbers, got {type(x).__name__}") from None
+    if np.isnan(v).any():
+        raise ValueError(f"{name} contains NaN; drop or fix the failed runs before comparing")
+    return v
+
+
+def compare(
+    a,
+    b,
+    *,
+    better: str = "lower",
+    paired: bool = True,
+    level: float = 0.95,
+    method: str = "t",
+    b_se: float = 0.0,
+    n_boot: int = 10_000,
+    seed: int = 0,
+) -> Comparison:
+    """Compare method A with method B from repeated results, with a standard error.
+
+    Parameters
+    ----------
+    a, b : sequence of float (list, array or tensor), or ``b`` a float
+        One value per seed, per evaluation draw or per point. ``paired=True`` (default):
+        ``a[i]`` and ``b[i]`` share seed, draw or points (same length, ≥ 2 pairs) and the
+        differences ``a[i] − b[i]`` are compared with 0. ``paired=False``: independent
+        samples (≥ 2 each), Welch's standard error ``sqrt(var_a/n_a + var_b/n_b)``. A float
+        ``b`` is a fixed reference (a published number) with standard error ``b_se``.
+    better : {"lower", "higher"}
+        Which direction of the metric is good; the verdict is A's.
+    level : float
+        Two-sided confidence level of the interval, in (0, 1); 0.95 by default.
+    method : {"t", "bootstrap"}
+        ``"t"``: mean ± Student-t (Welch for unpaired) quantile × standard error.
+        ``"bootstrap"``: percentile interval of ``n_boot`` resamples (of the pairs, or of each
+        sample), seeded with ``seed``; ``se`` is the bootstrap standard deviation.
+
+    Returns
+    -------
+    Comparison
+        ``difference = mean(a) − mean(b)``, ``se``, ``interval``, ``n``, ``verdict``
+        (``"better"``, ``"worse"`` or ``"within noise"``: the interval contains 0).
+
+    Raises
+    ------
+    ValueError
+        Fewer than 2 values (no standard error from one run: use ``record(..., n_seeds=1)``),
+        unequal lengths when paired, NaN values, or a bad ``better``/``level``/``method``.
+    """
+    import numpy as np
+    from scipy import stats
+
+    if better not in ("lower", "higher"):
+        raise ValueError(f"better must be 'lower' or 'higher', got {better!r}")
+    if not 0 < level < 1:
+        raise ValueError(f"level must lie in (0, 1), got {level}")
+    if method not in ("t", "bootstrap"):
+        raise ValueError(f"method must be 't' or 'bootstrap', got {method!r}")
+    if not b_se >= 0:
+        raise ValueError(f"b_se must be >= 0, got {b_se}")
+    va = _values(a, "a")
+    fixed = isinstance(b, (int, float)) and not isinstance(b, bool)
+    vb = np.array([float(b)]) if fixed else _values(b, "b")
+    if fixed:
+        paired = True
+        if not math.isfinite(vb[0]):
+            raise ValueError(f"the reference b must be finite, got {b}")
+    elif b_se:
+        raise ValueError("b_se is for a fixed reference b (a float), not for a sample")
+    if len(va) < 2 or (not fixed and len(vb) < 2):
+        raise ValueError(
+            f"compare needs at least 2 values per method for a standard error, got "
+            f"{len(va)} and {len(vb)}; for one run use record(..., n_seeds=1)"
+        )
+    if paired and not fixed and len(va) != len(vb):
+        raise ValueError(
+            f"paired comparison needs a and b of equal length (same seeds/draws/points), got "
+            f"{len(va)} and {len(vb)}; pass paired=False for independent samples"
+        )
+    alpha = 1.0 - level
+    rng = np.random.default_rng(seed)
+    if paired:
+        diff = va - vb if not fixed else va - vb[0]
+        mean, n = float(diff.mean()), len(diff)
+        if method == "t":
+            se = math.sqrt(float(diff.var(ddof=1)) / n + b_se**2)
+            half = float(stats.t.ppf(1 - alpha / 2, n - 1)) * se
+            lo, hi = mean - half, mean + half
+        else:
+            idx = rng.integers(0, n, size=(n_boot, n))
+            boot = diff[idx].mean(axis=1) + (rng.normal(0, b_se, n_boot) if b_se else 0.0)
+            se = float(boot.std(ddof=1))
+            lo, hi = (float(q) for q in np.quantile(boot, [alpha / 2, 1 - alpha / 2]))
+        count = n
+        how = f"paired {'t' if method == 't' else 'bootstrap'}"
+        if fixed:
+            how = f"one-sample {'t' if method == 't' else 'bootstrap'} against a fixed value"
+    else:
+        mean = float(va.mean() - vb.mean())
+        sa, sb = float(va.var(ddof=1)) / len(va), float(vb.var(ddof=1)) / len(vb)
+        if method == "t":
+            se = math.sqrt(sa + sb)
+            if se > 0:
+                dof = (sa + sb) ** 2 / (sa**2 / (len(va) - 1) + sb**2 / (len(vb) - 1))
+            else:
+                dof = len(va) + len(vb) - 2
+            half = float(stats.t.ppf(1 - alpha / 2, dof)) * se
+            lo, hi = mean - half, mean + half
+        else:
+            ia = rng.integers(0, len(va), size=(n_boot, len(va)))
+            ib = rng.integers(0, len(vb), size=(n_boot, len(vb)))
+            boot = va[ia].mean(axis=1) - vb[ib].mean(axis=1)
+            se = float(boot.std(ddof=1))
+            lo, hi = (float(q) for q in np.quantile(boot, [alpha / 2, 1 - alpha / 2]))
+        count = (len(va), len(vb))
+        how = "Welch t" if method == "t" else "bootstrap"
+    if lo > 0 or hi < 0:
+        a_lower = hi < 0
+        result = "better" if a_lower == (better == "lower") else "worse"
+    else:
+        result = "within noise"
+    return Comparison(
+        difference=mean,
+        se=float(se),
+        interval=(float(lo), float(hi)),
+        n=count,
+        verdict=result,
+        level=float(level),
+        better=better,
+        method=how,
+        mean_a=float(va.mean()),
+        mean_b=float(vb.mean()),
+    )
+
+
 def record(
     experiment: str,
     metric: str,
@@ -150,6 +346,7 @@ def record(
     device=None,
     fmt: str = ".4g",
     show: bool = False,
+    comparison: Comparison | None = None,
 ) -> dict:
     """Store one reproduced number for the results page.
 
@@ -189,6 +386,10 @@ def record(
         one the notebook set up).
     show : bool
         Also print a one-line summary (off in chapters: the page shows its own table).
+    comparison : Comparison, optional
+        The :func:`compare` of our runs with the source (``compare(ours_per_seed, source,
+        b_se=...)``): its verdict is stored ("within noise" as "matches"), its standard error
+        as ``spread``, its count as ``n_seeds`` and its interval's half-width as ``tolerance``.
 
     Returns
     -------
@@ -217,11 +418,22 @@ def record(
         device = device_of(device)
         note_device(device)
     tol = None
-    if spread is not None:
+    if comparison is not None:
+        if source is None:
+            raise ValueError("a comparison needs the source it compares with (source=...)")
+        spread, n_seeds = comparison.se, comparison.n
+        if not isinstance(n_seeds, int):
+            n_seeds = min(n_seeds)
+    if comparison is not None:
+        lo, hi = comparison.interval
+        tol = (hi - lo) / 2
+    elif spread is not None:
         spread = float(spread)
         tol = tolerance_from_spread(spread, float(source_spread))
     if source is not None and not comparable:
         result = "not comparable"
+    elif comparison is not None:
+        result = {"within noise": "matches"}.get(comparison.verdict, comparison.verdict)
     elif source is not None and tol is None and n_seeds == 1:
         result = verdict(ours, source, better, 0.0)
         result = "failed" if result == "failed" else f"{result} (one seed)"
