@@ -27,6 +27,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 SETUP_TAG = "colab-setup"
+# The setup cell only acts on Colab; the book leaves it out of the page (Colab ignores the tag).
+SETUP_HIDE_TAG = "remove-cell"
 RESULT_KEY = "mgn_result"  # output metadata written by mgn_utils.course.report.record
 OLD_RESULT_MIME = "application/vnd.mgn.result+json"  # the first format, still read
 WIDGET_MIME = "application/vnd.jupyter.widget-view+json"
@@ -341,6 +343,11 @@ def problems(nb, name: str, layout: Layout, setup_source: str | None) -> list[st
     elif setup_source is not None and setup[0].source != setup_source:
         out.append(
             "Colab setup cell differs from _config.yml's repository url (run `make sync-url`)"
+        )
+    if len(setup) == 1 and SETUP_HIDE_TAG not in setup[0].metadata.get("tags", []):
+        out.append(
+            f"the Colab setup cell must also be tagged {SETUP_HIDE_TAG!r}, so the book leaves it "
+            "out (run `make sync-url`)"
         )
 
     # What the outputs themselves show, stamp or not.

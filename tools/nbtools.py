@@ -92,8 +92,11 @@ def sync_url(paths, layout: Layout) -> int:
                 f"{len(cells)}"
             )
             return 1
-        if cells[0].source != src:
+        tags = cells[0].metadata.setdefault("tags", [])
+        if cells[0].source != src or freshness.SETUP_HIDE_TAG not in tags:
             cells[0].source = src
+            if freshness.SETUP_HIDE_TAG not in tags:
+                tags.append(freshness.SETUP_HIDE_TAG)
             nbformat.write(nb, path)
             print(f"{path.name}: setup cell updated")
     return 0

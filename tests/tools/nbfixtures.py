@@ -100,7 +100,9 @@ class Repo:
         cells = [nbformat.v4.new_markdown_cell(f"# {title}\n\nSome text.")]
         if setup:
             cells.append(
-                nbformat.v4.new_code_cell(self.setup_source(), metadata={"tags": ["colab-setup"]})
+                nbformat.v4.new_code_cell(
+                    self.setup_source(), metadata={"tags": ["colab-setup", "remove-cell"]}
+                )
             )
         for c in code_cells:
             src, outs = (c, []) if isinstance(c, str) else c

@@ -222,6 +222,15 @@ def test_setup_cell_rules(repo, capsys):
     )
 
 
+def test_setup_cell_must_be_left_out_of_the_book(repo, capsys):
+    nb = _chapter(repo)
+    nb.cells[1].metadata["tags"] = ["colab-setup"]
+    repo.write_stamped(nb, "00_demo.ipynb")
+    rc, stale = _check(repo, capsys)
+    assert rc == 1
+    assert any("also be tagged 'remove-cell'" in s and "make sync-url" in s for s in stale)
+
+
 def test_check_selects_chapters_by_number(repo, stamped, capsys):
     nbformat.write(_chapter(repo), repo.layout.chapters / "01_unstamped.ipynb")
     assert nbtools.main(["check", "00", "--root", str(repo.root)]) == 0

@@ -132,12 +132,15 @@ def test_parse_snippet_outputs_without_stamp():
 def test_sync_url_rewrites_the_setup_cell(repo, capsys):
     nb = repo.notebook("x = 1")
     nb.cells[1].source = '%pip install -q "mgn-utils @ git+https://github.com/old/place"'
+    nb.cells[1].metadata["tags"] = ["colab-setup"]
     path = repo.layout.chapters / "00_demo.ipynb"
     nbformat.write(nb, path)
     assert nbtools.main(["sync-url", "--root", str(repo.root)]) == 0
     assert "00_demo.ipynb: setup cell updated" in capsys.readouterr().out
     src = nbformat.read(path, as_version=4).cells[1].source
     assert src == repo.setup_source() and f"git+{URL}" in src and "%pip" not in src
+    tags = nbformat.read(path, as_version=4).cells[1].metadata["tags"]
+    assert tags == ["colab-setup", "remove-cell"]  # the book leaves the cell out
     before = path.read_bytes()
     assert nbtools.main(["sync-url", "--root", str(repo.root)]) == 0  # nothing left to do
     assert path.read_bytes() == before and capsys.readouterr().out == ""
